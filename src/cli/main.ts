@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// The `maestro` command.
+
+import { Command, InvalidArgumentError } from "commander";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { applyOverrides, ConfigError, defaultConfig, readConfigFile, parseFourLetterWords } from "../server/config.js";
+import { MaestroServer } from "../server/server.js";
+import { createLogger } from "../util/logger.js";
+
+function integer(name: string): (value: string) => number {
+  return (value: string) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return Number(value);
+  };
+}
+
+interface StartOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  config?: string;
+  tickTime?: number;
+  minSessionTimeout?: number;
+  maxSessionTimeout?: number;
+  fourLetterWords?: string;
+  superDigest?: string;
+  frameBytesMax?: number;
+  ttl?: boolean;
+  containerSweepInterval?: number;
+  logLevel?: string;
+  logJson?: boolean;
+}
+
+function overridesFrom(options: StartOptions): Record<string, unknown> {
+  return {
+    port: options.port,
+    host: options.host,
+    dataDir: options.dataDir,
+    tickTimeMs: options.tickTime,
+    minSessionTimeoutMs: options.minSessionTimeout,
+    maxSessionTimeoutMs: options.maxSessionTimeout,
+    fourLetterWords:
+      options.fourLetterWords === undefined ? undefined : parseFourLetterWords("--four-letter-words", options.fourLetterWords),
+    superDigest: options.superDigest,
+    frameBytesMax: options.frameBytesMax,
+    ttlEnabled: options.ttl === false ? false : undefined,
+    containerSweepIntervalMs: options.containerSweepInterval,
+    logLevel: options.logLevel,
+  };
+}
+
+async function start(options: StartOptions): Promise<void> {
+  let config = defaultConfig();
+  try {
+    if (options.config !== undefined) config = applyOverrides(config, readConfigFile(options.config));
+    config = applyOverrides(config, overridesFrom(options));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`maestro: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, options.logJson === true ? { pretty: false } : {});
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const server = new MaestroServer({ config: { ...config, dataDir }, logger });
+  const port = await server.listen();
+  logger.info({ host: config.host, port, dataDir }, `maestro listening on ${config.host}:${port}`);
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, "shutting down");
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+const program = new Command();
+program.name("maestro").description("ZooKeeper-compatible coordination server with hierarchical lease brokers");
+program
+  .command("start")
+  .description("run a node (with no configuration: a single durable node on 127.0.0.1:2181)")
+  .option("--port <n>", "client port", integer("--port"))
+  .option("--host <address>", "address to listen on")
+  .option("--data-dir <dir>", "data directory")
+  .option("--config <file>", "JSON configuration file")
+  .option("--tick-time <ms>", "tick time in milliseconds (session timeouts are 2 to 20 ticks)", integer("--tick-time"))
+  .option("--min-session-timeout <ms>", "smallest negotiated session timeout", integer("--min-session-timeout"))
+  .option("--max-session-timeout <ms>", "largest negotiated session timeout", integer("--max-session-timeout"))
+  .option("--four-letter-words <list>", 'comma-separated four-letter words to allow, or "*"')
+  .option("--super-digest <user:base64sha1>", "digest id with super rights")
+  .option("--frame-bytes-max <n>", "largest request or reply frame (jute.maxbuffer)", integer("--frame-bytes-max"))
+  .option("--no-ttl", "refuse TTL nodes")
+  .option("--container-sweep-interval <ms>", "how often empty containers and expired TTL nodes are deleted", integer("--container-sweep-interval"))
+  .option("--log-level <level>", "trace, debug, info, warn, error")
+  .option("--log-json", "JSON logs even on a terminal")
+  .action(async (options: StartOptions) => {
+    try {
+      await start(options);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`maestro: ${error.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`maestro: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`maestro: ${(error as Error).message}\n`);
+  process.exit(1);
+});

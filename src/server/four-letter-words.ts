@@ -1,0 +1,255 @@
+// Four-letter words on the client port: the client writes four ASCII bytes,
+// the server writes text and closes. Formats follow ZooKeeper 3.8 closely
+// enough for zkServer.sh, go-zookeeper's FLW parsers and exporters.
+
+import { hostname, platform, arch, release, userInfo } from "node:os";
+import { fourLetterWordNames } from "./config.js";
+import type { ClientConnection } from "./connection.js";
+import type { MaestroServer } from "./server.js";
+
+/** ZooKeeper-shaped version: what tools parse; the suffix says what we are. */
+export const zookeeperCompatibleVersion = "3.8.4-maestro-0.1.0";
+export const buildDate = "2026-11-27 00:00 UTC";
+export const fullVersion = `${zookeeperCompatibleVersion}, built on ${buildDate}`;
+
+const known = new Set<string>(fourLetterWordNames);
+
+export function isKnownFourLetterWord(word: string): boolean {
+  return known.has(word);
+}
+
+function isEnabled(server: MaestroServer, word: string): boolean {
+  const allowed = server.config.fourLetterWords;
+  return allowed.includes("*") || allowed.includes(word);
+}
+
+export function answerFourLetterWord(server: MaestroServer, self: ClientConnection, word: string): string {
+  if (!isEnabled(server, word)) return `${word} is not executed because it is not in the whitelist.\n`;
+  server.logger.debug({ word, remote: self.remoteAddress }, "four-letter word");
+  const answer = commands[word];
+  return answer === undefined ? "" : answer(server, self);
+}
+
+type Command = (server: MaestroServer, self: ClientConnection) => string;
+
+const commands: Record<string, Command> = {
+  ruok: () => "imok",
+  isro: () => "rw",
+  srvr: (server) => statText(server, null),
+  stat: (server, self) => statText(server, self),
+  mntr: (server) => monitorText(server),
+  conf: (server) => confText(server),
+  cons: (server, self) => consText(server, self),
+  crst: (server) => {
+    for (const connection of server.connections.values()) resetConnection(connection);
+    return "Connection stats reset.\n";
+  },
+  srst: (server) => {
+    server.stats.reset(server.connections.values());
+    return "Server stats reset.\n";
+  },
+  envi: () => enviText(),
+  wchs: (server) => {
+    const summary = server.watches.summary();
+    return `${summary.watchers} connections watching ${summary.paths} paths\nTotal watches:${summary.watches}\n`;
+  },
+  wchc: (server) => watchesByConnection(server),
+  wchp: (server) => watchesByPath(server),
+  dump: (server) => dumpText(server),
+  dirs: () => "datadir_size: 0\nlogdir_size: 0\n",
+  gtmk: () => "0\n",
+  stmk: () => "0\n",
+  hash: () => "Digest computation is disabled.\n",
+};
+
+/** Java's Double.toString for the values latency averages take. */
+function javaDouble(value: number): string {
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
+}
+
+function hex(value: bigint): string {
+  return `0x${BigInt.asUintN(64, value).toString(16)}`;
+}
+
+function latencies(server: MaestroServer): { min: number; avg: number; max: number; received: number; sent: number } {
+  const totals = server.stats.totals(server.connections.values());
+  const count = totals.latencyCount;
+  return {
+    min: count === 0 ? 0 : totals.latencyMinMs,
+    avg: count === 0 ? 0 : totals.latencyTotalMs / count,
+    max: totals.latencyMaxMs,
+    received: totals.packetsReceived,
+    sent: totals.packetsSent,
+  };
+}
+
+function outstanding(server: MaestroServer): number {
+  return server.pipeline.inFlightCount;
+}
+
+function statText(server: MaestroServer, self: ClientConnection | null): string {
+  const lines = [`Zookeeper version: ${fullVersion}`];
+  if (self !== null) {
+    lines.push("Clients:");
+    for (const connection of server.connections.values()) lines.push(connectionLine(connection, true));
+    lines.push("");
+  }
+  const l = latencies(server);
+  lines.push(
+    `Latency min/avg/max: ${l.min}/${javaDouble(l.avg)}/${l.max}`,
+    `Received: ${l.received}`,
+    `Sent: ${l.sent}`,
+    `Connections: ${server.connections.size}`,
+    `Outstanding: ${outstanding(server)}`,
+    `Zxid: ${hex(server.pipeline.lastAppliedZxid)}`,
+    "Mode: standalone",
+    `Node count: ${server.tree.nodeCount}`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+function connectionLine(connection: ClientConnection, brief: boolean): string {
+  const head = ` /${connection.remoteAddress}:${connection.remotePort}[1](queued=${connection.queuedRequests},recved=${connection.packetsReceived},sent=${connection.packetsSent}`;
+  if (brief || connection.sessionId === 0n) return `${head})`;
+  const count = connection.latencyCount;
+  const fields = [
+    `sid=${hex(connection.sessionId)}`,
+    `lop=${connection.lastOperation}`,
+    `est=${connection.establishedMs}`,
+    `to=${connection.sessionTimeoutMs}`,
+    `lcxid=${hex(BigInt(connection.lastXid))}`,
+    `lzxid=${hex(connection.lastZxid)}`,
+    `lresp=${Date.now()}`,
+    `llat=${connection.lastLatencyMs}`,
+    `minlat=${count === 0 ? 0 : connection.latencyMinMs}`,
+    `avglat=${count === 0 ? 0 : Math.round(connection.latencyTotalMs / count)}`,
+    `maxlat=${connection.latencyMaxMs}`,
+  ];
+  return `${head},${fields.join(",")})`;
+}
+
+function consText(server: MaestroServer, self: ClientConnection): string {
+  const lines: string[] = [];
+  for (const connection of server.connections.values()) {
+    lines.push(connectionLine(connection, connection === self));
+  }
+  return lines.join("\n") + "\n\n";
+}
+
+function resetConnection(connection: ClientConnection): void {
+  connection.packetsReceived = 0;
+  connection.packetsSent = 0;
+  connection.latencyMinMs = Number.POSITIVE_INFINITY;
+  connection.latencyMaxMs = 0;
+  connection.latencyTotalMs = 0;
+  connection.latencyCount = 0;
+  connection.lastLatencyMs = 0;
+  connection.lastOperation = "NA";
+}
+
+function monitorText(server: MaestroServer): string {
+  const l = latencies(server);
+  const rows: Array<[string, string | number]> = [
+    ["zk_version", fullVersion],
+    ["zk_server_state", "standalone"],
+    ["zk_avg_latency", javaDouble(l.avg)],
+    ["zk_max_latency", l.max],
+    ["zk_min_latency", l.min],
+    ["zk_packets_received", l.received],
+    ["zk_packets_sent", l.sent],
+    ["zk_num_alive_connections", server.connections.size],
+    ["zk_outstanding_requests", outstanding(server)],
+    ["zk_znode_count", server.tree.nodeCount],
+    ["zk_watch_count", server.watches.watchCount],
+    ["zk_ephemerals_count", server.tree.ephemeralCount],
+    ["zk_approximate_data_size", server.tree.approximateDataSize],
+    ["zk_open_file_descriptor_count", server.connections.size + 16],
+    ["zk_max_file_descriptor_count", 1048576],
+    ["zk_uptime", Date.now() - server.startedMs],
+    ["zk_global_sessions", server.sessions.size],
+    ["zk_local_sessions", 0],
+  ];
+  return rows.map(([key, value]) => `${key}\t${value}`).join("\n") + "\n";
+}
+
+function confText(server: MaestroServer): string {
+  const config = server.config;
+  const bounds = { min: config.minSessionTimeoutMs || 2 * config.tickTimeMs, max: config.maxSessionTimeoutMs || 20 * config.tickTimeMs };
+  const rows = [
+    `clientPort=${config.port}`,
+    "secureClientPort=-1",
+    `dataDir=${config.dataDir}`,
+    "dataDirSize=0",
+    `dataLogDir=${config.dataDir}`,
+    "dataLogSize=0",
+    `tickTime=${config.tickTimeMs}`,
+    `maxClientCnxns=${config.connectionsMax}`,
+    `minSessionTimeout=${bounds.min}`,
+    `maxSessionTimeout=${bounds.max}`,
+    "clientPortListenBacklog=-1",
+    "serverId=0",
+  ];
+  return rows.join("\n") + "\n";
+}
+
+function enviText(): string {
+  const rows = [
+    "Environment:",
+    `zookeeper.version=${fullVersion}`,
+    `host.name=${hostname()}`,
+    `node.version=${process.version}`,
+    `os.name=${platform()}`,
+    `os.arch=${arch()}`,
+    `os.version=${release()}`,
+    `user.name=${safeUser()}`,
+    `user.dir=${process.cwd()}`,
+    `os.memory.free=${Math.round(process.memoryUsage().heapUsed / 1048576)}MB`,
+  ];
+  return rows.join("\n") + "\n";
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+function sessionOf(server: MaestroServer, connectionId: number): bigint {
+  return server.connections.get(connectionId)?.sessionId ?? 0n;
+}
+
+function watchesByConnection(server: MaestroServer): string {
+  let text = "";
+  for (const [connectionId, paths] of server.watches.byWatcher()) {
+    text += `${hex(sessionOf(server, connectionId))}\n`;
+    for (const path of paths) text += `\t${path}\n`;
+  }
+  return text;
+}
+
+function watchesByPath(server: MaestroServer): string {
+  let text = "";
+  for (const [path, watchers] of server.watches.byPath()) {
+    text += `${path}\n`;
+    for (const connectionId of watchers) text += `\t${hex(sessionOf(server, connectionId))}\n`;
+  }
+  return text;
+}
+
+function dumpText(server: MaestroServer): string {
+  const lines = ["SessionTracker dump:", `Global Sessions(${server.sessions.size}):`];
+  const now = performance.now();
+  for (const entry of server.sessions.values()) {
+    lines.push(`${hex(entry.id)}\t${entry.timeoutMs}ms\texpires in ${Math.max(0, Math.round(entry.expiresAtMs - now))}ms`);
+  }
+  const bySession = server.tree.ephemeralsBySession();
+  lines.push("ephemeral nodes dump:", `Sessions with Ephemerals (${bySession.size}):`);
+  for (const [sessionId, paths] of bySession) {
+    lines.push(`${hex(sessionId)}:`);
+    for (const path of paths) lines.push(`\t${path}`);
+  }
+  lines.push("Connections dump:", `Connections Sets (${server.connections.size})`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,285 @@
+// A Maestro node serving the ZooKeeper client protocol: the listening
+// socket, sessions, the commit pipeline, watches and the periodic work
+// (session expiry, container/TTL sweep). The semantics of each request live
+// in the pure tree; this layer adds sockets, time and ordering.
+
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "pino";
+import { JuteReader } from "../protocol/archive.js";
+import { readConnectRequest, writeConnectResponse } from "../protocol/records.generated.js";
+import { DataTree } from "../tree/data-tree.js";
+import { PendingTree } from "../tree/pending.js";
+import { WatchManager } from "../tree/watches.js";
+import { expiredContainersAndTtls } from "../tree/sweep.js";
+import type { Delta, TreeEvent, TreeOptions } from "../tree/types.js";
+import { CommitPipeline, VolatileDeltaLog, type DeltaLog } from "./commit-pipeline.js";
+import { ClientConnection, type ConnectionHost, type Reply } from "./connection.js";
+import { sessionTimeoutBounds, type ServerConfig } from "./config.js";
+import { SessionTable, sessionPasswordBytes } from "./sessions.js";
+import { plainAddress } from "./auth.js";
+import { encodeBody, notificationFrame } from "./replies.js";
+import { RequestHandler } from "./handler.js";
+import type { ClientRequest } from "./requests.js";
+import { answerFourLetterWord, isKnownFourLetterWord } from "./four-letter-words.js";
+import { ServerStats } from "./stats.js";
+
+export interface MaestroServerOptions {
+  config: ServerConfig;
+  logger: Logger;
+  log?: DeltaLog;
+  tree?: DataTree;
+}
+
+export class MaestroServer implements ConnectionHost {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly tree: DataTree;
+  readonly watches: WatchManager<number>;
+  readonly sessions: SessionTable;
+  readonly pipeline: CommitPipeline;
+  readonly connections = new Map<number, ClientConnection>();
+  readonly stats = new ServerStats();
+  readonly startedMs = Date.now();
+  readonly treeOptions: TreeOptions;
+  readonly #handler: RequestHandler;
+  readonly #server: Server;
+  #timers: NodeJS.Timeout[] = [];
+  #stopping = false;
+
+  constructor(options: MaestroServerOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.tree = options.tree ?? new DataTree();
+    this.treeOptions = {
+      ttlEnabled: this.config.ttlEnabled,
+      dataBytesMax: this.config.frameBytesMax,
+      childrenMax: this.config.childrenMax,
+    };
+    this.watches = new WatchManager<number>({ watchesPerWatcherMax: this.config.watchesPerConnectionMax });
+    this.sessions = new SessionTable({ serverId: 0, nowWallMs: Date.now() });
+    this.pipeline = new CommitPipeline({
+      tree: this.tree,
+      pending: new PendingTree(this.tree),
+      log: options.log ?? new VolatileDeltaLog(),
+      options: this.treeOptions,
+      onApplied: (delta, events) => this.#onApplied(delta, events),
+    });
+    this.#handler = new RequestHandler(this);
+    this.#server = createServer((socket) => this.#accept(socket));
+  }
+
+  get frameBytesMax(): number {
+    return this.config.frameBytesMax;
+  }
+  get requestsQueuedMax(): number {
+    return this.config.connectionRequestsQueuedMax;
+  }
+  get outputBytesMax(): number {
+    return this.config.connectionOutputBytesMax;
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.config.port, this.config.host, () => {
+        this.#server.off("error", reject);
+        const address = this.#server.address();
+        const port = typeof address === "object" && address !== null ? address.port : this.config.port;
+        this.#startTimers();
+        resolve(port);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const connection of this.connections.values()) connection.destroy();
+    await closed;
+  }
+
+  #startTimers(): void {
+    const expiryCheckMs = Math.max(10, Math.min(1000, Math.floor(this.config.tickTimeMs / 2)));
+    this.#timers.push(setInterval(() => this.#expireSessions(), expiryCheckMs));
+    this.#timers.push(setInterval(() => this.#sweepContainers(), this.config.containerSweepIntervalMs));
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#stopping || this.connections.size >= this.config.connectionsMax) {
+      this.logger.warn({ remote: socket.remoteAddress }, "refusing connection: too many connections");
+      socket.destroy();
+      return;
+    }
+    const connection = new ClientConnection(socket, this, plainAddress(socket.remoteAddress));
+    connection.authIds = [{ scheme: "ip", id: connection.remoteAddress }];
+    this.connections.set(connection.id, connection);
+    this.stats.connectionsAccepted += 1;
+  }
+
+  closed(connection: ClientConnection): void {
+    this.connections.delete(connection.id);
+    this.watches.removeWatcher(connection.id);
+    this.stats.absorb(connection);
+    const session = this.sessions.get(connection.sessionId);
+    if (session !== undefined && session.connectionId === connection.id) session.connectionId = null;
+  }
+
+  touch(connection: ClientConnection): void {
+    this.sessions.touch(connection.sessionId, performance.now());
+  }
+
+  isFourLetterWord(word: string): boolean {
+    return isKnownFourLetterWord(word);
+  }
+
+  fourLetterWord(connection: ClientConnection, word: string): string {
+    return answerFourLetterWord(this, connection, word);
+  }
+
+  handle(connection: ClientConnection, xid: number, request: ClientRequest): Reply | Promise<Reply> {
+    return this.#handler.handle(connection, xid, request);
+  }
+
+  /** ConnectRequest: new session, or reattach to one with id and password. */
+  async handshake(connection: ClientConnection, body: Buffer): Promise<void> {
+    const reader = new JuteReader(body);
+    const request = readConnectRequest(reader);
+    // readOnly is optional on the wire: answer with it only if it was sent.
+    const readOnly = reader.remaining() >= 1 ? reader.readBool() : null;
+    if (request.lastZxidSeen > this.pipeline.lastAppliedZxid) {
+      this.logger.warn(
+        { connection: connection.id, lastZxidSeen: request.lastZxidSeen.toString(16), zxid: this.pipeline.lastAppliedZxid.toString(16) },
+        "refusing client whose last seen zxid is ahead of this server",
+      );
+      connection.close("zxid ahead");
+      return;
+    }
+    const timeoutMs = this.#negotiateTimeout(request.timeOut);
+    if (request.sessionId === 0n) {
+      await this.#createSession(connection, timeoutMs, readOnly);
+    } else {
+      this.#reattachSession(connection, request.sessionId, request.passwd, timeoutMs, readOnly);
+    }
+  }
+
+  #negotiateTimeout(requestedMs: number): number {
+    const { min, max } = sessionTimeoutBounds(this.config);
+    return Math.min(max, Math.max(min, requestedMs));
+  }
+
+  async #createSession(connection: ClientConnection, timeoutMs: number, readOnly: boolean | null): Promise<void> {
+    if (this.sessions.size >= this.config.sessionsMax) {
+      this.logger.warn({ connection: connection.id }, "refusing new session: too many sessions");
+      connection.close("too many sessions");
+      return;
+    }
+    const sessionId = this.sessions.allocateId();
+    const entry = this.sessions.add(sessionId, timeoutMs, performance.now());
+    entry.closing = true; // not usable until the createSession delta is applied
+    const outcome = await this.pipeline.submit({ op: "createSession", sessionId, timeoutMs }, 0n, []);
+    if (!outcome.ok || connection.state !== "handshake") {
+      this.sessions.remove(sessionId);
+      if (outcome.ok) void this.#closeSession(sessionId);
+      connection.close("session not created");
+      return;
+    }
+    entry.closing = false;
+    this.sessions.touch(sessionId, performance.now());
+    this.#open(connection, sessionId, timeoutMs, readOnly);
+    this.logger.debug({ connection: connection.id, session: sessionId.toString(16), timeoutMs }, "session created");
+  }
+
+  #reattachSession(
+    connection: ClientConnection,
+    sessionId: bigint,
+    password: Buffer | null,
+    timeoutMs: number,
+    readOnly: boolean | null,
+  ): void {
+    const entry = this.sessions.get(sessionId);
+    if (entry === undefined || entry.closing || !this.sessions.verifyPassword(sessionId, password)) {
+      // ZooKeeper's answer to an expired or unknown session: timeout 0, id 0, zero password.
+      connection.sendFrame(this.#connectResponse(0, 0n, Buffer.alloc(sessionPasswordBytes), readOnly));
+      connection.close("session expired or unknown");
+      return;
+    }
+    const previous = entry.connectionId === null ? undefined : this.connections.get(entry.connectionId);
+    if (previous !== undefined && previous !== connection) {
+      this.watches.removeWatcher(previous.id);
+      previous.destroy();
+    }
+    entry.timeoutMs = timeoutMs;
+    this.sessions.touch(sessionId, performance.now());
+    this.#open(connection, sessionId, timeoutMs, readOnly);
+  }
+
+  #open(connection: ClientConnection, sessionId: bigint, timeoutMs: number, readOnly: boolean | null): void {
+    const entry = this.sessions.get(sessionId);
+    if (entry !== undefined) entry.connectionId = connection.id;
+    connection.markOpen(sessionId, timeoutMs);
+    connection.sendFrame(this.#connectResponse(timeoutMs, sessionId, this.sessions.passwordOf(sessionId), readOnly));
+  }
+
+  #connectResponse(timeoutMs: number, sessionId: bigint, passwd: Buffer, readOnly: boolean | null): Buffer {
+    return encodeBody((w) => {
+      writeConnectResponse(w, { protocolVersion: 0, timeOut: timeoutMs, sessionId, passwd });
+      if (readOnly !== null) w.writeBool(false);
+    });
+  }
+
+  /** Closes a session through the log: its ephemerals go in the same delta. */
+  #closeSession(sessionId: bigint): Promise<void> {
+    const entry = this.sessions.get(sessionId);
+    if (entry !== undefined) entry.closing = true;
+    return this.pipeline.submit({ op: "closeSession", sessionId }, 0n, []).then(
+      () => this.sessions.remove(sessionId),
+      (error: unknown) => {
+        if (entry !== undefined) entry.closing = false;
+        this.logger.error({ session: sessionId.toString(16), error: String(error) }, "closing session failed");
+      },
+    );
+  }
+
+  closeSession(sessionId: bigint): Promise<void> {
+    return this.#closeSession(sessionId);
+  }
+
+  #expireSessions(): void {
+    for (const entry of this.sessions.expired(performance.now())) {
+      this.logger.info({ session: entry.id.toString(16), timeoutMs: entry.timeoutMs }, "session expired");
+      const connection = entry.connectionId === null ? undefined : this.connections.get(entry.connectionId);
+      connection?.destroy();
+      void this.#closeSession(entry.id);
+    }
+  }
+
+  #sweepContainers(): void {
+    const paths = expiredContainersAndTtls(this.tree, BigInt(Date.now()), {
+      containerNeverUsedMs: BigInt(this.config.containerNeverUsedMs),
+    });
+    for (const path of paths) {
+      void this.pipeline.submit({ op: "deleteContainer", path }, 0n, []).catch((error: unknown) => {
+        this.logger.error({ path, error: String(error) }, "container sweep failed");
+      });
+    }
+  }
+
+  /** Runs the sweep now (tests and operators). */
+  sweepNow(): void {
+    this.#sweepContainers();
+  }
+
+  #onApplied(delta: Delta, events: TreeEvent[]): void {
+    this.stats.lastAppliedZxid = delta.zxid;
+    for (const event of events) {
+      for (const notification of this.watches.trigger(event.path, event.type)) {
+        this.connections.get(notification.watcher)?.notify(notificationFrame(notification.type, notification.path));
+      }
+    }
+  }
+}
