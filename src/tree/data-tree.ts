@@ -1,0 +1,271 @@
+// The applied state: every znode, its children, the live sessions and the
+// indexes the server asks about (ephemerals per session, containers, TTL
+// nodes, node count, approximate data size). Changed only by apply().
+
+import { applyDeltaTo } from "./apply.js";
+import { invariant } from "./assert.js";
+import { openAcl, readOnlyAcl } from "./acl.js";
+import { clientStat, dataLength, ownerKind, type NodeRecord } from "./node.js";
+import { basename, childPath, parentOf, rootPath } from "./paths.js";
+import type { Acl, Delta, Stat, TreeEvent } from "./types.js";
+import type { RecordStore, TreeView } from "./view.js";
+
+const emptyData: Buffer = Buffer.alloc(0);
+
+/** Built-in nodes in creation order (DataTree's constructor). */
+const builtinNodes: readonly { path: string; acl: readonly Acl[]; aversion: number }[] = [
+  { path: "/zookeeper", acl: openAcl, aversion: 0 },
+  { path: "/zookeeper/quota", acl: openAcl, aversion: 0 },
+  // ZooKeeper restricts the config node with setACL(READ_ACL_UNSAFE, -1),
+  // which also leaves its aversion at -1 (ZOOKEEPER-2014).
+  { path: "/zookeeper/config", acl: readOnlyAcl, aversion: -1 },
+];
+
+function builtinRecord(acl: readonly Acl[], aversion: number): NodeRecord {
+  return {
+    data: emptyData,
+    acl,
+    czxid: 0n,
+    mzxid: 0n,
+    pzxid: 0n,
+    ctime: 0n,
+    mtime: 0n,
+    version: 0,
+    cversion: 0,
+    aversion,
+    ephemeralOwner: 0n,
+    numChildren: 0,
+  };
+}
+
+/** DataTree.getNodeSize: path length plus data length. */
+function nodeSize(path: string, data: Buffer | null): number {
+  return path.length + dataLength(data);
+}
+
+export class DataTree implements TreeView {
+  readonly #nodes = new Map<string, NodeRecord>();
+  readonly #children = new Map<string, Set<string>>();
+  readonly #ephemerals = new Map<bigint, Set<string>>();
+  readonly #containers = new Set<string>();
+  readonly #ttls = new Set<string>();
+  readonly #sessions = new Map<bigint, number>();
+  readonly #store: RecordStore;
+  #dataSize = 0;
+  #lastZxid = 0n;
+
+  constructor() {
+    this.#store = {
+      node: (path) => this.node(path),
+      sessionTimeoutMs: (sessionId) => this.sessionTimeoutMs(sessionId),
+      ephemeralsOf: (sessionId) => this.ephemeralsOf(sessionId),
+      putNode: (path, record) => this.#putNode(path, record),
+      removeNode: (path) => this.#removeNode(path),
+      putSession: (sessionId, timeoutMs) => this.#sessions.set(sessionId, timeoutMs),
+      removeSession: (sessionId) => this.#sessions.delete(sessionId),
+    };
+    this.#putNode(rootPath, builtinRecord(openAcl, 0));
+    for (const builtin of builtinNodes) {
+      const parentPath = parentOf(builtin.path) ?? rootPath;
+      const parent = this.#nodes.get(parentPath);
+      invariant(parent !== undefined, `built-in parent ${parentPath}`);
+      // Built-ins are linked without counting as creations: their parents
+      // keep stored cversion 0 (so "/" shows cversion -1, as in ZooKeeper).
+      this.#putNode(parentPath, { ...parent, numChildren: parent.numChildren + 1 });
+      this.#putNode(builtin.path, builtinRecord(builtin.acl, builtin.aversion));
+    }
+  }
+
+  /** Applies a prepared delta; returns the watch events it fires, in order. */
+  apply(delta: Delta): TreeEvent[] {
+    const events = applyDeltaTo(this.#store, delta);
+    if (delta.zxid > this.#lastZxid) this.#lastZxid = delta.zxid;
+    return events;
+  }
+
+  node(path: string): NodeRecord | undefined {
+    return this.#nodes.get(path);
+  }
+
+  /** The Stat a client sees, or undefined when the node does not exist. */
+  statOf(path: string): Stat | undefined {
+    const node = this.#nodes.get(path);
+    return node === undefined ? undefined : clientStat(node);
+  }
+
+  /** Child names in insertion order (ZooKeeper promises no order). */
+  childrenOf(path: string): string[] | undefined {
+    const children = this.#children.get(path);
+    return children === undefined ? undefined : [...children];
+  }
+
+  /** Every node below `path` (getAllChildrenNumber); 0 for a missing node. */
+  countDescendants(path: string): number {
+    if (path === rootPath) return this.#nodes.size - 1;
+    let count = 0;
+    const pending = [path];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      for (const name of this.#children.get(next) ?? []) {
+        count++;
+        pending.push(childPath(next, name));
+      }
+    }
+    return count;
+  }
+
+  paths(): IterableIterator<string> {
+    return this.#nodes.keys();
+  }
+
+  /** Highest zxid applied so far (0 on a fresh tree). */
+  get lastZxid(): bigint {
+    return this.#lastZxid;
+  }
+
+  /** Znodes in the tree. ZooKeeper's srvr/mntr count one more: it maps the
+   *  root under both "" and "/" and reports the size of that map. */
+  get nodeCount(): number {
+    return this.#nodes.size;
+  }
+
+  /** Sum of path lengths and data lengths (mntr zk_approximate_data_size). */
+  get approximateDataSize(): number {
+    return this.#dataSize;
+  }
+
+  get ephemeralCount(): number {
+    let count = 0;
+    for (const paths of this.#ephemerals.values()) count += paths.size;
+    return count;
+  }
+
+  sessionTimeoutMs(sessionId: bigint): number | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  /** Live sessions and their timeouts. */
+  sessions(): ReadonlyMap<bigint, number> {
+    return this.#sessions;
+  }
+
+  ephemeralsOf(sessionId: bigint): string[] {
+    return [...(this.#ephemerals.get(sessionId) ?? [])].sort();
+  }
+
+  /** Sessions owning at least one ephemeral node, with their paths. */
+  ephemeralsBySession(): ReadonlyMap<bigint, ReadonlySet<string>> {
+    return this.#ephemerals;
+  }
+
+  containerPaths(): ReadonlySet<string> {
+    return this.#containers;
+  }
+
+  ttlPaths(): ReadonlySet<string> {
+    return this.#ttls;
+  }
+
+  #putNode(path: string, record: NodeRecord): void {
+    const previous = this.#nodes.get(path);
+    if (previous === undefined) {
+      if (path !== rootPath) this.#linkToParent(path);
+      this.#children.set(path, new Set());
+      this.#index(path, record.ephemeralOwner, true);
+    } else {
+      invariant(previous.ephemeralOwner === record.ephemeralOwner, `${path}: ephemeralOwner cannot change`);
+      this.#dataSize -= nodeSize(path, previous.data);
+    }
+    this.#dataSize += nodeSize(path, record.data);
+    this.#nodes.set(path, record);
+  }
+
+  #removeNode(path: string): void {
+    const node = this.#nodes.get(path);
+    invariant(node !== undefined, `remove: no node ${path}`);
+    invariant(this.#children.get(path)?.size === 0, `remove: ${path} has children`);
+    const parentPath = parentOf(path);
+    invariant(parentPath !== undefined && path !== rootPath, `remove: ${path} has no parent`);
+    this.#children.get(parentPath)?.delete(basename(path));
+    this.#children.delete(path);
+    this.#nodes.delete(path);
+    this.#index(path, node.ephemeralOwner, false);
+    this.#dataSize -= nodeSize(path, node.data);
+  }
+
+  #linkToParent(path: string): void {
+    const parentPath = parentOf(path);
+    invariant(parentPath !== undefined, `insert: ${path} has no parent`);
+    const siblings = this.#children.get(parentPath);
+    invariant(siblings !== undefined, `insert: parent of ${path} is missing`);
+    siblings.add(basename(path));
+  }
+
+  #index(path: string, ephemeralOwner: bigint, present: boolean): void {
+    switch (ownerKind(ephemeralOwner)) {
+      case "none":
+        return;
+      case "container":
+        if (present) this.#containers.add(path);
+        else this.#containers.delete(path);
+        return;
+      case "ttl":
+        if (present) this.#ttls.add(path);
+        else this.#ttls.delete(path);
+        return;
+      case "session":
+        this.#indexEphemeral(path, ephemeralOwner, present);
+        return;
+    }
+  }
+
+  #indexEphemeral(path: string, sessionId: bigint, present: boolean): void {
+    let paths = this.#ephemerals.get(sessionId);
+    if (present) {
+      if (paths === undefined) {
+        paths = new Set();
+        this.#ephemerals.set(sessionId, paths);
+      }
+      paths.add(path);
+    } else if (paths !== undefined) {
+      paths.delete(path);
+      if (paths.size === 0) this.#ephemerals.delete(sessionId);
+    }
+  }
+
+  /**
+   * Checks every structural invariant by a full scan (tests, and after
+   * loading state from disk): child counts, parent links, indexes, size.
+   */
+  checkInvariants(): void {
+    let dataSize = 0;
+    for (const [path, node] of this.#nodes) {
+      dataSize += nodeSize(path, node.data);
+      const children = this.#children.get(path);
+      invariant(children !== undefined && children.size === node.numChildren, `${path}: numChildren ${node.numChildren}`);
+      for (const name of children) invariant(this.#nodes.has(childPath(path, name)), `${path}: child ${name} missing`);
+      if (path !== rootPath) {
+        const parentPath = parentOf(path) ?? rootPath;
+        invariant(this.#children.get(parentPath)?.has(basename(path)) === true, `${path}: not linked to its parent`);
+      }
+      this.#checkIndexed(path, node);
+    }
+    invariant(dataSize === this.#dataSize, `approximate data size ${this.#dataSize}, scanned ${dataSize}`);
+    invariant(this.#children.size === this.#nodes.size, "children map out of step with nodes");
+    let indexed = this.#containers.size + this.#ttls.size;
+    for (const paths of this.#ephemerals.values()) indexed += paths.size;
+    let owned = 0;
+    for (const node of this.#nodes.values()) if (ownerKind(node.ephemeralOwner) !== "none") owned++;
+    invariant(indexed === owned, `indexes hold ${indexed} paths, ${owned} nodes have owners`);
+  }
+
+  #checkIndexed(path: string, node: NodeRecord): void {
+    const kind = ownerKind(node.ephemeralOwner);
+    if (kind === "container") invariant(this.#containers.has(path), `${path}: container not indexed`);
+    if (kind === "ttl") invariant(this.#ttls.has(path), `${path}: TTL node not indexed`);
+    if (kind === "session") {
+      invariant(this.#ephemerals.get(node.ephemeralOwner)?.has(path) === true, `${path}: ephemeral not indexed`);
+      invariant(this.#sessions.has(node.ephemeralOwner), `${path}: owner session is not live`);
+      invariant(node.numChildren === 0, `${path}: ephemeral with children`);
+    }
+  }
+}
