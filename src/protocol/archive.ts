@@ -119,6 +119,13 @@ export class JuteWriter {
     this.#length += value.length;
   }
 
+  /** Appends bytes already in jute form (a record encoded elsewhere), with no length. */
+  writeRaw(value: Uint8Array): void {
+    this.#reserve(value.length);
+    this.#buffer.set(value, this.#length);
+    this.#length += value.length;
+  }
+
   /** Writes the UTF-8 byte length then the bytes (never null). */
   writeString(value: string): void {
     const byteLength = Buffer.byteLength(value, "utf8");

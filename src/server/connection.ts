@@ -188,8 +188,10 @@ export class ClientConnection {
       request = decodeRequest(header.type, reader);
     } catch (error) {
       this.#incoming.shift();
-      if (error instanceof CodecError) this.#protocolError(error);
-      else throw error;
+      if (!(error instanceof CodecError)) {
+        this.#host.logger.error({ connection: this.id, error: String(error) }, "unexpected error decoding a request");
+      }
+      this.#protocolError(error);
       return false;
     }
     const isWrite = request.kind === "write" || request.kind === "closeSession";
@@ -210,7 +212,14 @@ export class ClientConnection {
     const slot: Slot = { ready: false, bytes: null, close: false };
     this.#slots.push(slot);
     const startedMs = Date.now();
-    const result = this.#host.handle(this, xid, request);
+    let result: Reply | Promise<Reply>;
+    try {
+      result = this.#host.handle(this, xid, request);
+    } catch (error) {
+      // A request must never take the node down: answer it and drop the connection.
+      this.#host.logger.error({ connection: this.id, xid, error: String(error) }, "request handler threw");
+      result = { xid, zxid: this.lastZxid, err: ErrorCode.systemError, body: null, close: true };
+    }
     if (!(result instanceof Promise)) {
       this.#fill(slot, result, request, startedMs);
       return;

@@ -103,7 +103,7 @@ function statText(server: MaestroServer, self: ClientConnection | null): string 
     `Outstanding: ${outstanding(server)}`,
     `Zxid: ${hex(server.pipeline.lastAppliedZxid)}`,
     "Mode: standalone",
-    `Node count: ${server.tree.nodeCount}`,
+    `Node count: ${nodeCountAsZooKeeper(server)}`,
   );
   return lines.join("\n") + "\n";
 }
@@ -159,7 +159,7 @@ function monitorText(server: MaestroServer): string {
     ["zk_packets_sent", l.sent],
     ["zk_num_alive_connections", server.connections.size],
     ["zk_outstanding_requests", outstanding(server)],
-    ["zk_znode_count", server.tree.nodeCount],
+    ["zk_znode_count", nodeCountAsZooKeeper(server)],
     ["zk_watch_count", server.watches.watchCount],
     ["zk_ephemerals_count", server.tree.ephemeralCount],
     ["zk_approximate_data_size", server.tree.approximateDataSize],
@@ -252,4 +252,9 @@ function dumpText(server: MaestroServer): string {
   }
   lines.push("Connections dump:", `Connections Sets (${server.connections.size})`);
   return lines.join("\n") + "\n";
+}
+
+/** ZooKeeper stores the root under both "" and "/", so it counts one node more. */
+function nodeCountAsZooKeeper(server: MaestroServer): number {
+  return server.tree.nodeCount + 1;
 }

@@ -138,7 +138,7 @@ export class RequestHandler {
           rec.writeErrorResponse(w, { err: outcome.err });
         } else {
           rec.writeMultiHeader(w, { type: op.op === "getData" ? 4 : 8, done: false, err: 0 });
-          w.writeBytes(outcome.body);
+          w.writeRaw(outcome.body);
         }
       }
       rec.writeMultiHeader(w, { type: -1, done: true, err: -1 });
