@@ -12,6 +12,7 @@ import { readRequestHeader, writeReplyHeader } from "../protocol/records.generat
 import { ErrorCode, OpCode, Xid } from "../protocol/codes.js";
 import { decodeRequest, type ClientRequest } from "./requests.js";
 import type { Id } from "../tree/types.js";
+import type { ServerStats } from "./stats.js";
 
 /** What a handled request sends back: a body after the reply header, or an error. */
 export interface Reply {
@@ -25,6 +26,7 @@ export interface Reply {
 
 export interface ConnectionHost {
   readonly logger: Logger;
+  readonly stats: ServerStats;
   readonly frameBytesMax: number;
   readonly requestsQueuedMax: number;
   readonly outputBytesMax: number;
@@ -48,6 +50,9 @@ interface Slot {
 }
 
 let nextConnectionId = 1;
+
+/** Time a new connection has to send its ConnectRequest or four-letter word. */
+export const handshakeTimeoutMs = 10_000;
 
 export class ClientConnection {
   readonly id = nextConnectionId++;
@@ -90,6 +95,11 @@ export class ClientConnection {
     socket.on("error", () => this.close("socket error"));
     socket.on("close", () => this.#onClosed());
     socket.on("drain", () => this.#updateReading());
+    // A connection that never completes its handshake must not hold a slot
+    // forever (ZooKeeper's sessionless connection timeout is 10 s).
+    setTimeout(() => {
+      if (this.#state === "handshake") this.close("no handshake in time");
+    }, handshakeTimeoutMs).unref();
   }
 
   get state(): State {
@@ -198,6 +208,7 @@ export class ClientConnection {
     if (!isWrite && request.kind !== "ping" && this.#outstandingWrites > 0) return false;
     this.#incoming.shift();
     this.packetsReceived += 1;
+    this.#host.stats.packetsReceived += 1;
     this.#host.touch(this);
     this.#run(xid, request, isWrite);
     return this.#state === "open";
@@ -257,6 +268,7 @@ export class ClientConnection {
     this.latencyMaxMs = Math.max(this.latencyMaxMs, latency);
     this.latencyTotalMs += latency;
     this.latencyCount += 1;
+    this.#host.stats.recordLatency(latency);
   }
 
   #flush(): void {
@@ -279,6 +291,7 @@ export class ClientConnection {
   #write(bytes: Buffer): void {
     if (this.#state === "closed" || this.#socket.destroyed) return;
     this.packetsSent += 1;
+    this.#host.stats.packetsSent += 1;
     this.#socket.write(bytes);
   }
 

@@ -45,7 +45,7 @@ const commands: Record<string, Command> = {
     return "Connection stats reset.\n";
   },
   srst: (server) => {
-    server.stats.reset(server.connections.values());
+    server.stats.reset();
     return "Server stats reset.\n";
   },
   envi: () => enviText(),
@@ -72,14 +72,13 @@ function hex(value: bigint): string {
 }
 
 function latencies(server: MaestroServer): { min: number; avg: number; max: number; received: number; sent: number } {
-  const totals = server.stats.totals(server.connections.values());
-  const count = totals.latencyCount;
+  const stats = server.stats;
   return {
-    min: count === 0 ? 0 : totals.latencyMinMs,
-    avg: count === 0 ? 0 : totals.latencyTotalMs / count,
-    max: totals.latencyMaxMs,
-    received: totals.packetsReceived,
-    sent: totals.packetsSent,
+    min: stats.latencyMinMs,
+    avg: stats.latencyAverageMs,
+    max: stats.latencyMaxMs,
+    received: stats.packetsReceived,
+    sent: stats.packetsSent,
   };
 }
 

@@ -11,6 +11,8 @@ import { DataTree } from "../tree/data-tree.js";
 import { PendingTree } from "../tree/pending.js";
 import { WatchManager } from "../tree/watches.js";
 import { expiredContainersAndTtls } from "../tree/sweep.js";
+import { checkAcl } from "../tree/acl.js";
+import { Perm } from "../protocol/codes.js";
 import type { Delta, TreeEvent, TreeOptions } from "../tree/types.js";
 import { CommitPipeline, VolatileDeltaLog, type DeltaLog } from "./commit-pipeline.js";
 import { ClientConnection, type ConnectionHost, type Reply } from "./connection.js";
@@ -124,7 +126,6 @@ export class MaestroServer implements ConnectionHost {
   closed(connection: ClientConnection): void {
     this.connections.delete(connection.id);
     this.watches.removeWatcher(connection.id);
-    this.stats.absorb(connection);
     const session = this.sessions.get(connection.sessionId);
     if (session !== undefined && session.connectionId === connection.id) session.connectionId = null;
   }
@@ -278,7 +279,10 @@ export class MaestroServer implements ConnectionHost {
     this.stats.lastAppliedZxid = delta.zxid;
     for (const event of events) {
       for (const notification of this.watches.trigger(event.path, event.type)) {
-        this.connections.get(notification.watcher)?.notify(notificationFrame(notification.type, notification.path));
+        const connection = this.connections.get(notification.watcher);
+        // Watchers that may not read the node do not learn of it (CVE-2024-23944).
+        if (connection === undefined || !checkAcl(event.acl, Perm.read, connection.authIds)) continue;
+        connection.notify(notificationFrame(notification.type, notification.path));
       }
     }
   }

@@ -1,72 +1,34 @@
-// Counters behind srvr, stat, mntr and cons: totals of closed connections
-// plus what the live ones report, with a baseline so that srst can reset.
-
-import type { ClientConnection } from "./connection.js";
-
-export interface Totals {
-  packetsReceived: number;
-  packetsSent: number;
-  latencyMinMs: number;
-  latencyMaxMs: number;
-  latencyTotalMs: number;
-  latencyCount: number;
-}
-
-function emptyTotals(): Totals {
-  return {
-    packetsReceived: 0,
-    packetsSent: 0,
-    latencyMinMs: Number.POSITIVE_INFINITY,
-    latencyMaxMs: 0,
-    latencyTotalMs: 0,
-    latencyCount: 0,
-  };
-}
-
-function add(into: Totals, from: Totals): void {
-  into.packetsReceived += from.packetsReceived;
-  into.packetsSent += from.packetsSent;
-  into.latencyMinMs = Math.min(into.latencyMinMs, from.latencyMinMs);
-  into.latencyMaxMs = Math.max(into.latencyMaxMs, from.latencyMaxMs);
-  into.latencyTotalMs += from.latencyTotalMs;
-  into.latencyCount += from.latencyCount;
-}
+// Server-wide counters behind srvr, stat and mntr, counted on their own so
+// that srst resets them and crst (per-connection counters) does not.
 
 export class ServerStats {
   connectionsAccepted = 0;
   lastAppliedZxid = 0n;
-  #closed = emptyTotals();
-  /** Live connections' counters at the last reset, subtracted from theirs. */
-  #baseline = new Map<number, Totals>();
+  packetsReceived = 0;
+  packetsSent = 0;
+  latencyMinMs = 0;
+  latencyMaxMs = 0;
+  latencyTotalMs = 0;
+  latencyCount = 0;
 
-  absorb(connection: ClientConnection): void {
-    add(this.#closed, this.#since(connection));
-    this.#baseline.delete(connection.id);
+  recordLatency(latencyMs: number): void {
+    this.latencyMinMs = this.latencyCount === 0 ? latencyMs : Math.min(this.latencyMinMs, latencyMs);
+    this.latencyMaxMs = Math.max(this.latencyMaxMs, latencyMs);
+    this.latencyTotalMs += latencyMs;
+    this.latencyCount += 1;
   }
 
-  #since(connection: ClientConnection): Totals {
-    const base = this.#baseline.get(connection.id);
-    if (base === undefined) return { ...connection };
-    return {
-      packetsReceived: connection.packetsReceived - base.packetsReceived,
-      packetsSent: connection.packetsSent - base.packetsSent,
-      latencyMinMs: connection.latencyMinMs,
-      latencyMaxMs: connection.latencyMaxMs,
-      latencyTotalMs: connection.latencyTotalMs - base.latencyTotalMs,
-      latencyCount: connection.latencyCount - base.latencyCount,
-    };
-  }
-
-  totals(live: Iterable<ClientConnection>): Totals {
-    const totals = { ...this.#closed };
-    for (const connection of live) add(totals, this.#since(connection));
-    return totals;
+  get latencyAverageMs(): number {
+    return this.latencyCount === 0 ? 0 : this.latencyTotalMs / this.latencyCount;
   }
 
   /** srst: counting starts again from now. */
-  reset(live: Iterable<ClientConnection>): void {
-    this.#closed = emptyTotals();
-    this.#baseline.clear();
-    for (const connection of live) this.#baseline.set(connection.id, { ...connection });
+  reset(): void {
+    this.packetsReceived = 0;
+    this.packetsSent = 0;
+    this.latencyMinMs = 0;
+    this.latencyMaxMs = 0;
+    this.latencyTotalMs = 0;
+    this.latencyCount = 0;
   }
 }

@@ -29,19 +29,30 @@ export function applyDeltaTo(store: RecordStore, delta: Delta): TreeEvent[] {
 
 function applyOp(store: RecordStore, op: DeltaOp, delta: Delta, events: TreeEvent[]): void {
   switch (op.type) {
-    case "create":
+    case "create": {
       applyCreate(store, op, delta);
-      events.push({ type: EventType.nodeCreated, path: op.path }, { type: EventType.nodeChildrenChanged, path: parentPathOf(op.path) });
+      const parentPath = parentPathOf(op.path);
+      events.push(
+        { type: EventType.nodeCreated, path: op.path, acl: op.acl },
+        { type: EventType.nodeChildrenChanged, path: parentPath, acl: existingNode(store, parentPath).acl },
+      );
       return;
-    case "delete":
+    }
+    case "delete": {
+      const acl = existingNode(store, op.path).acl;
       applyDelete(store, op.path, delta.zxid);
-      events.push({ type: EventType.nodeDeleted, path: op.path }, { type: EventType.nodeChildrenChanged, path: parentPathOf(op.path) });
+      const parentPath = parentPathOf(op.path);
+      events.push(
+        { type: EventType.nodeDeleted, path: op.path, acl },
+        { type: EventType.nodeChildrenChanged, path: parentPath, acl: existingNode(store, parentPath).acl },
+      );
       return;
+    }
     case "setData": {
       const node = existingNode(store, op.path);
       invariant(op.version === nextVersion(node.version), `setData ${op.path}: version ${op.version} after ${node.version}`);
       store.putNode(op.path, recordAfterSetData(node, op.data, op.version, delta.zxid, delta.timeMs));
-      events.push({ type: EventType.nodeDataChanged, path: op.path });
+      events.push({ type: EventType.nodeDataChanged, path: op.path, acl: node.acl });
       return;
     }
     case "setACL": {

@@ -38,6 +38,21 @@ function builtinRecord(acl: readonly Acl[], aversion: number): NodeRecord {
   };
 }
 
+/**
+ * The whole applied state at one point: what a snapshot holds. Cheap to take
+ * (two array copies) and consistent, because NodeRecords are immutable: a
+ * later apply replaces records in the tree, it never changes these. Nodes
+ * are in the tree's insertion order, so every parent precedes its children
+ * and children keep their order when the tree is rebuilt.
+ */
+export interface TreeState {
+  readonly paths: readonly string[];
+  readonly records: readonly NodeRecord[];
+  /** Live sessions and their timeouts. */
+  readonly sessions: readonly (readonly [bigint, number])[];
+  readonly lastZxid: bigint;
+}
+
 /** DataTree.getNodeSize: path length plus data length. */
 function nodeSize(path: string, data: Buffer | null): number {
   return path.length + dataLength(data);
@@ -81,6 +96,52 @@ export class DataTree implements TreeView {
     const events = applyDeltaTo(this.#store, delta);
     if (delta.zxid > this.#lastZxid) this.#lastZxid = delta.zxid;
     return events;
+  }
+
+  /** A point-in-time image of the tree (see TreeState); O(nodes), no deep copies. */
+  captureState(): TreeState {
+    return {
+      paths: Array.from(this.#nodes.keys()),
+      records: Array.from(this.#nodes.values()),
+      sessions: Array.from(this.#sessions.entries()),
+      lastZxid: this.#lastZxid,
+    };
+  }
+
+  /**
+   * Rebuilds a tree from a captured state: children, indexes and data size
+   * are derived again, then every invariant is checked (a state read from
+   * disk that does not hold together throws TreeInvariantError).
+   */
+  static fromState(state: TreeState): DataTree {
+    invariant(state.paths.length === state.records.length, "state: paths and records differ in length");
+    const tree = new DataTree();
+    tree.#clear();
+    for (const [sessionId, timeoutMs] of state.sessions) tree.#sessions.set(sessionId, timeoutMs);
+    state.paths.forEach((path, index) => {
+      const record = state.records[index]!;
+      invariant(!tree.#nodes.has(path), `state: duplicate node ${path}`);
+      tree.#nodes.set(path, record);
+      tree.#children.set(path, new Set());
+      tree.#index(path, record.ephemeralOwner, true);
+      tree.#dataSize += nodeSize(path, record.data);
+    });
+    invariant(tree.#nodes.has(rootPath), "state: no root node");
+    for (const path of state.paths) if (path !== rootPath) tree.#linkToParent(path);
+    tree.#lastZxid = state.lastZxid;
+    tree.checkInvariants();
+    return tree;
+  }
+
+  #clear(): void {
+    this.#nodes.clear();
+    this.#children.clear();
+    this.#ephemerals.clear();
+    this.#containers.clear();
+    this.#ttls.clear();
+    this.#sessions.clear();
+    this.#dataSize = 0;
+    this.#lastZxid = 0n;
   }
 
   node(path: string): NodeRecord | undefined {

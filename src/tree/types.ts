@@ -113,4 +113,7 @@ export interface TreeEvent {
   /** EventType: nodeCreated 1, nodeDeleted 2, nodeDataChanged 3, nodeChildrenChanged 4. */
   type: 1 | 2 | 3 | 4;
   path: string;
+  /** ACL of the node the event is about, as it was at the change: a watcher
+   *  without READ on it is not told (ZOOKEEPER-4799, CVE-2024-23944). */
+  acl: readonly Acl[];
 }

@@ -4,7 +4,7 @@ import { EventType, Perm, containerEphemeralOwner } from "../../src/protocol/cod
 import { TreeInvariantError } from "../../src/tree/assert.js";
 import { DataTree } from "../../src/tree/data-tree.js";
 import { ttlOwner } from "../../src/tree/node.js";
-import type { Stat } from "../../src/tree/types.js";
+import type { Stat, TreeEvent } from "../../src/tree/types.js";
 import { Harness, bytes, create, open } from "./tree-support.js";
 
 const zeroStat: Stat = {
@@ -146,13 +146,24 @@ test("stat: null data is stored as null and reported with dataLength 0", () => {
   assert.equal(statOf(harness.tree, "/n").dataLength, 0);
 });
 
+test("apply: each event carries the ACL of the node it is about, as it was at the change", () => {
+  const harness = new Harness();
+  const secret = [{ perms: Perm.read | Perm.write, id: { scheme: "world", id: "anyone" } }];
+  harness.ok(create("/p"));
+  const created = harness.ok(create("/p/s", { acl: secret })).events;
+  assert.deepEqual(created.map((event) => event.acl), [secret, open]);
+  assert.deepEqual(harness.ok({ op: "setData", path: "/p/s", data: null, version: -1 }).events[0]?.acl, secret);
+  const deleted = harness.ok({ op: "delete", path: "/p/s", version: -1 }).events;
+  assert.deepEqual(deleted.map((event) => event.acl), [secret, open]);
+});
+
 test("apply: create fires NodeCreated(path) then NodeChildrenChanged(parent), '/' for top-level nodes", () => {
   const harness = new Harness();
-  assert.deepEqual(harness.ok(create("/a")).events, [
+  assert.deepEqual(typesAndPaths(harness.ok(create("/a")).events), [
     { type: EventType.nodeCreated, path: "/a" },
     { type: EventType.nodeChildrenChanged, path: "/" },
   ]);
-  assert.deepEqual(harness.ok(create("/a/b")).events, [
+  assert.deepEqual(typesAndPaths(harness.ok(create("/a/b")).events), [
     { type: EventType.nodeCreated, path: "/a/b" },
     { type: EventType.nodeChildrenChanged, path: "/a" },
   ]);
@@ -161,7 +172,7 @@ test("apply: create fires NodeCreated(path) then NodeChildrenChanged(parent), '/
 test("apply: delete fires NodeDeleted(path) then NodeChildrenChanged(parent)", () => {
   const harness = new Harness();
   harness.ok(create("/a"));
-  assert.deepEqual(harness.ok({ op: "delete", path: "/a", version: -1 }).events, [
+  assert.deepEqual(typesAndPaths(harness.ok({ op: "delete", path: "/a", version: -1 }).events), [
     { type: EventType.nodeDeleted, path: "/a" },
     { type: EventType.nodeChildrenChanged, path: "/" },
   ]);
@@ -170,7 +181,7 @@ test("apply: delete fires NodeDeleted(path) then NodeChildrenChanged(parent)", (
 test("apply: setData fires NodeDataChanged(path)", () => {
   const harness = new Harness();
   harness.ok(create("/a"));
-  assert.deepEqual(harness.ok({ op: "setData", path: "/a", data: null, version: -1 }).events, [{ type: EventType.nodeDataChanged, path: "/a" }]);
+  assert.deepEqual(typesAndPaths(harness.ok({ op: "setData", path: "/a", data: null, version: -1 }).events), [{ type: EventType.nodeDataChanged, path: "/a" }]);
 });
 
 test("apply: an impossible delta is a bug and throws TreeInvariantError", () => {
@@ -228,3 +239,8 @@ test("sessions: createSession and closeSession maintain the live sessions with t
   assert.equal(harness.tree.sessionTimeoutMs(5n), undefined);
   assert.equal(harness.tree.sessionTimeoutMs(6n), 9000);
 });
+
+/** Events without their ACLs, for tests about which events fire. */
+function typesAndPaths(events: readonly TreeEvent[]): Array<{ type: number; path: string }> {
+  return events.map((event) => ({ type: event.type, path: event.path }));
+}
