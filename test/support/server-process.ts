@@ -41,6 +41,10 @@ export interface ServerOptions {
   containerSweepIntervalMs?: number;
   extraArgs?: string[];
   readyTimeoutMs?: number;
+  /** Reuse this directory (a restart after a crash); it is kept on stop. */
+  dataDir?: string;
+  /** Listen on this port instead of a free one (a restart keeps its port). */
+  port?: number;
 }
 
 export interface ServerProcess {
@@ -56,6 +60,8 @@ export interface ServerProcess {
   /** The last few KB of the server's log, for failure messages. */
   logTail(): string;
   stop(): Promise<void>;
+  /** SIGKILL, no chance to flush: a crash. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** A port that was free a moment ago: bind port 0, read the port, close. */
@@ -181,7 +187,7 @@ function terminate(child: ChildProcess): Promise<void> {
 
 async function startOnce(options: ServerOptions, dataDir: string): Promise<ServerProcess | "port-taken"> {
   const tickTimeMs = options.tickTimeMs ?? 500;
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const logPath = join(dataDir, `maestro-${port}.log`);
   const logFd = openSync(logPath, "a");
   const child = spawn(process.execPath, serverArguments(port, join(dataDir, "data"), options, tickTimeMs), {
@@ -203,9 +209,17 @@ async function startOnce(options: ServerOptions, dataDir: string): Promise<Serve
     logTail: () => readTail(logPath),
     stop: () => {
       stopping ??= terminate(child).then(() => {
-        if (process.env.MAESTRO_KEEP_TEST_DATA === undefined) rmSync(dataDir, { recursive: true, force: true });
+        const keep = process.env.MAESTRO_KEEP_TEST_DATA !== undefined || options.dataDir !== undefined;
+        if (!keep) rmSync(dataDir, { recursive: true, force: true });
       });
       return stopping;
+    },
+    kill: () => {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolveKill) => {
+        child.once("exit", () => resolveKill());
+        child.kill("SIGKILL");
+      });
     },
   };
   const outcome = await waitUntilReady(port, child, allowsRuok(options.fourLetterWords), options.readyTimeoutMs ?? readyTimeoutMsDefault).catch(
@@ -227,11 +241,12 @@ async function startOnce(options: ServerOptions, dataDir: string): Promise<Serve
  */
 export async function startServer(options: ServerOptions = {}): Promise<ServerProcess> {
   if (!existsSync(maestroMain)) throw new Error(`${maestroMain} not found: run \`npx tsc -p tsconfig.json\` first`);
-  const dataDir = mkdtempSync(join(tmpdir(), "maestro-test-"));
-  for (let attempt = 1; attempt <= startAttemptsMax; attempt++) {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "maestro-test-"));
+  const attempts = options.port === undefined ? startAttemptsMax : 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     const started = await startOnce(options, dataDir);
     if (started !== "port-taken") return started;
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   throw new Error(`could not find a free port in ${startAttemptsMax} attempts`);
 }
