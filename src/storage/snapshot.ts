@@ -1,0 +1,302 @@
+// Snapshot files: the whole tree at one zxid, named snapshot.<zxid in 16
+// hex digits>. Layout:
+//
+//   header, 32 bytes: magic "MAESTROS" | u32 format version (1) | i64 zxid |
+//                     u32 node count | u32 session count | u32 CRC32C of the 28 bytes before
+//   chunks: frames (frame.ts) of about snapshotChunkBytesTarget each, every one
+//           with its own CRC32C; a payload is a run of jute entries:
+//     int 1  session: long sessionId, int timeoutMs
+//     int 2  ACL list definition: vector<acl>; lists are numbered 0, 1, ... in order
+//     int 3  node: ustring path, buffer data, int ACL list number, long czxid,
+//            long mzxid, long pzxid, long ctime, long mtime, int version,
+//            int cversion, int aversion, long ephemeralOwner, int numChildren
+//
+// Sessions come first, then nodes in the tree's order (parents first). A
+// file is complete when its chunks hold exactly the counts of the header.
+// Written to a temporary file, fsynced, renamed into place, and the
+// directory fsynced; serialization yields to the event loop after every
+// chunk, so a server keeps serving while a snapshot is written.
+
+import { join } from "node:path";
+import { CodecError, JuteReader, JuteWriter } from "../protocol/archive.js";
+import { TreeInvariantError } from "../tree/assert.js";
+import { DataTree, type TreeState } from "../tree/data-tree.js";
+import type { NodeRecord } from "../tree/node.js";
+import type { Acl } from "../tree/types.js";
+import { crc32c } from "./crc32c.js";
+import { deltaJuteLimits } from "./delta-codec.js";
+import { damaged, errorMessage } from "./errors.js";
+import type { FileHandle, FileSystem } from "./file-system.js";
+import { encodeFrame, frameHeaderBytes, frameHeaderMatches } from "./frame.js";
+import { parseZxidHex, zxidHex } from "./segment.js";
+
+export const snapshotMagic = "MAESTROS";
+export const snapshotFormatVersion = 1;
+export const snapshotHeaderBytes = 32;
+/** A chunk is flushed once it holds this much (one entry may push it past). */
+export const snapshotChunkBytesTarget = 256 * 1024;
+/** Largest chunk accepted when reading: bounds the allocation before its checksum is known. */
+export const snapshotChunkBytesMax = 128 * 1024 * 1024;
+
+const entryTag = { session: 1, aclList: 2, node: 3 } as const;
+const snapshotNamePattern = /^snapshot\.([0-9a-f]{16})$/;
+
+export function snapshotFileName(zxid: bigint): string {
+  return `snapshot.${zxidHex(zxid)}`;
+}
+
+export function parseSnapshotFileName(name: string): bigint | undefined {
+  const match = snapshotNamePattern.exec(name);
+  return match === null ? undefined : parseZxidHex(match[1]!);
+}
+
+export interface SnapshotInfo {
+  /** Full path of the file. */
+  file: string;
+  zxid: bigint;
+  nodeCount: number;
+  sessionCount: number;
+  bytes: number;
+}
+
+interface SnapshotHeader {
+  zxid: bigint;
+  nodeCount: number;
+  sessionCount: number;
+}
+
+function encodeHeader(header: SnapshotHeader): Buffer {
+  const bytes = Buffer.alloc(snapshotHeaderBytes);
+  bytes.write(snapshotMagic, 0, "latin1");
+  bytes.writeUInt32BE(snapshotFormatVersion, 8);
+  bytes.writeBigInt64BE(header.zxid, 12);
+  bytes.writeUInt32BE(header.nodeCount, 20);
+  bytes.writeUInt32BE(header.sessionCount, 24);
+  bytes.writeUInt32BE(crc32c(bytes.subarray(0, 28)), 28);
+  return bytes;
+}
+
+function decodeHeader(bytes: Buffer, file: string): SnapshotHeader {
+  if (bytes.length < snapshotHeaderBytes) throw damaged(file, 0, `snapshot header is ${bytes.length} of ${snapshotHeaderBytes} bytes`);
+  if (bytes.toString("latin1", 0, 8) !== snapshotMagic) throw damaged(file, 0, "not a snapshot (bad magic)");
+  if (bytes.readUInt32BE(28) !== crc32c(bytes.subarray(0, 28))) throw damaged(file, 0, "snapshot header checksum mismatch");
+  const version = bytes.readUInt32BE(8);
+  if (version !== snapshotFormatVersion) throw damaged(file, 8, `snapshot format version ${version} is not ${snapshotFormatVersion}`);
+  return { zxid: bytes.readBigInt64BE(12), nodeCount: bytes.readUInt32BE(20), sessionCount: bytes.readUInt32BE(24) };
+}
+
+function writeAcl(writer: JuteWriter, acl: Acl): void {
+  writer.writeInt(acl.perms);
+  writer.writeString(acl.id.scheme);
+  writer.writeString(acl.id.id);
+}
+
+function readAcl(reader: JuteReader): Acl {
+  const perms = reader.readInt();
+  const scheme = reader.readString();
+  return { perms, id: { scheme, id: reader.readString() } };
+}
+
+/** Numbers ACL lists as they are first met; identical lists share a number. */
+class AclTable {
+  readonly #byIdentity = new Map<readonly Acl[], number>();
+  readonly #byContent = new Map<string, number>();
+
+  /** The list's number, writing its definition first when it is new. */
+  reference(writer: JuteWriter, acl: readonly Acl[]): number {
+    const known = this.#byIdentity.get(acl);
+    if (known !== undefined) return known;
+    const key = JSON.stringify(acl.map((entry) => [entry.perms, entry.id.scheme, entry.id.id]));
+    let number = this.#byContent.get(key);
+    if (number === undefined) {
+      number = this.#byContent.size;
+      this.#byContent.set(key, number);
+      writer.writeInt(entryTag.aclList);
+      writer.writeVector(acl, writeAcl);
+    }
+    this.#byIdentity.set(acl, number);
+    return number;
+  }
+}
+
+function writeNode(writer: JuteWriter, acls: AclTable, path: string, node: NodeRecord): void {
+  const aclNumber = acls.reference(writer, node.acl);
+  writer.writeInt(entryTag.node);
+  writer.writeString(path);
+  writer.writeBuffer(node.data);
+  writer.writeInt(aclNumber);
+  for (const value of [node.czxid, node.mzxid, node.pzxid, node.ctime, node.mtime]) writer.writeLong(value);
+  writer.writeInt(node.version);
+  writer.writeInt(node.cversion);
+  writer.writeInt(node.aversion);
+  writer.writeLong(node.ephemeralOwner);
+  writer.writeInt(node.numChildren);
+}
+
+/** Yields one chunk payload at a time: sessions, then nodes with their ACL definitions. */
+function* chunkPayloads(state: TreeState): Generator<Buffer> {
+  let writer = new JuteWriter(snapshotChunkBytesTarget + 1024);
+  for (const [sessionId, timeoutMs] of state.sessions) {
+    writer.writeInt(entryTag.session);
+    writer.writeLong(sessionId);
+    writer.writeInt(timeoutMs);
+  }
+  const acls = new AclTable();
+  for (let index = 0; index < state.paths.length; index++) {
+    writeNode(writer, acls, state.paths[index]!, state.records[index]!);
+    if (writer.length >= snapshotChunkBytesTarget) {
+      yield writer.toBuffer();
+      writer = new JuteWriter(snapshotChunkBytesTarget + 1024);
+    }
+  }
+  if (writer.length > 0) yield writer.toBuffer();
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export interface WriteSnapshotOptions {
+  /** Tests only: no fsync of the file or the directory. */
+  unsafeNoFsync: boolean;
+}
+
+/** Writes `state` as dir/snapshot.<zxid>; resolves once it is durable under its final name. */
+export async function writeSnapshot(fileSystem: FileSystem, dir: string, state: TreeState, options: WriteSnapshotOptions): Promise<SnapshotInfo> {
+  const file = join(dir, snapshotFileName(state.lastZxid));
+  const temporary = `${file}.tmp`;
+  const handle = await fileSystem.open(temporary, "create");
+  let bytes: number;
+  try {
+    bytes = await writeBody(handle, state);
+    if (!options.unsafeNoFsync) await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await fileSystem.unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  await fileSystem.rename(temporary, file);
+  if (!options.unsafeNoFsync) await fileSystem.syncDirectory(dir);
+  return { file, zxid: state.lastZxid, nodeCount: state.paths.length, sessionCount: state.sessions.length, bytes };
+}
+
+async function writeBody(handle: FileHandle, state: TreeState): Promise<number> {
+  const header = { zxid: state.lastZxid, nodeCount: state.paths.length, sessionCount: state.sessions.length };
+  await handle.write(encodeHeader(header), 0);
+  let position = snapshotHeaderBytes;
+  for (const payload of chunkPayloads(state)) {
+    const frame = encodeFrame(payload);
+    await handle.write(frame, position);
+    position += frame.length;
+    await yieldToEventLoop();
+  }
+  return position;
+}
+
+/** What reading the chunks accumulates. */
+interface DecodedState {
+  paths: string[];
+  records: NodeRecord[];
+  sessions: [bigint, number][];
+  acls: (readonly Acl[])[];
+}
+
+function readNode(reader: JuteReader, decoded: DecodedState): void {
+  const path = reader.readString();
+  const data = reader.readBuffer();
+  const aclNumber = reader.readInt();
+  const acl = decoded.acls[aclNumber];
+  if (acl === undefined) throw new CodecError("ERR_SNAPSHOT_ACL", `node ${path} refers to undefined ACL list ${aclNumber}`);
+  const [czxid, mzxid, pzxid, ctime, mtime] = [reader.readLong(), reader.readLong(), reader.readLong(), reader.readLong(), reader.readLong()];
+  const version = reader.readInt();
+  const cversion = reader.readInt();
+  const aversion = reader.readInt();
+  const ephemeralOwner = reader.readLong();
+  const numChildren = reader.readInt();
+  decoded.paths.push(path);
+  decoded.records.push({ data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, numChildren });
+}
+
+function decodeChunk(payload: Buffer, decoded: DecodedState): void {
+  const reader = new JuteReader(payload, deltaJuteLimits);
+  while (reader.remaining() > 0) {
+    const tag = reader.readInt();
+    if (tag === entryTag.session) decoded.sessions.push([reader.readLong(), reader.readInt()]);
+    else if (tag === entryTag.aclList) decoded.acls.push(reader.readVector(12, readAcl));
+    else if (tag === entryTag.node) readNode(reader, decoded);
+    else throw new CodecError("ERR_SNAPSHOT_TAG", `unknown snapshot entry tag ${tag} at offset ${reader.offset - 4}`);
+  }
+}
+
+async function readExactly(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < length) {
+    const read = await handle.read(buffer.subarray(filled), position + filled);
+    if (read === 0) break;
+    filled += read;
+  }
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+export interface LoadedSnapshot {
+  info: SnapshotInfo;
+  tree: DataTree;
+}
+
+/**
+ * Reads and validates a snapshot: header, every chunk's checksum, the
+ * counts, and the tree it forms (DataTree.fromState checks every
+ * invariant). Throws StorageError (damaged) naming the file and offset.
+ */
+export async function readSnapshot(fileSystem: FileSystem, file: string, nameZxid: bigint): Promise<LoadedSnapshot> {
+  const handle = await fileSystem.open(file, "read");
+  try {
+    const size = await handle.size();
+    const header = decodeHeader(await readExactly(handle, 0, snapshotHeaderBytes), file);
+    if (header.zxid !== nameZxid) throw damaged(file, 12, `header zxid ${header.zxid} does not match the file name`);
+    const decoded: DecodedState = { paths: [], records: [], sessions: [], acls: [] };
+    for (let position = snapshotHeaderBytes; position < size; ) position = await readChunk(handle, file, position, size, decoded);
+    if (decoded.paths.length !== header.nodeCount || decoded.sessions.length !== header.sessionCount) {
+      const counts = `${decoded.paths.length} of ${header.nodeCount} nodes, ${decoded.sessions.length} of ${header.sessionCount} sessions`;
+      throw damaged(file, size, `snapshot ends early or holds too much: ${counts}`);
+    }
+    const state: TreeState = { paths: decoded.paths, records: decoded.records, sessions: decoded.sessions, lastZxid: header.zxid };
+    const tree = buildTree(state, file);
+    return { info: { file, zxid: header.zxid, nodeCount: header.nodeCount, sessionCount: header.sessionCount, bytes: size }, tree };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads, checks and decodes the chunk at `position`; returns where the next one starts. */
+async function readChunk(handle: FileHandle, file: string, position: number, size: number, decoded: DecodedState): Promise<number> {
+  const head = await readExactly(handle, position, frameHeaderBytes);
+  if (head.length < frameHeaderBytes) throw damaged(file, position, "incomplete chunk header");
+  const length = head.readUInt32BE(0);
+  if (length < 1 || length > snapshotChunkBytesMax || position + frameHeaderBytes + length > size) {
+    throw damaged(file, position, `chunk length ${length} is out of range`);
+  }
+  const payload = await readExactly(handle, position + frameHeaderBytes, length);
+  if (!frameHeaderMatches(head, payload)) throw damaged(file, position, "chunk checksum mismatch");
+  try {
+    decodeChunk(payload, decoded);
+  } catch (error) {
+    if (error instanceof CodecError) throw damaged(file, position, `chunk passes its checksum but does not decode (${error.message})`);
+    throw error;
+  }
+  return position + frameHeaderBytes + length;
+}
+
+function buildTree(state: TreeState, file: string): DataTree {
+  try {
+    return DataTree.fromState(state);
+  } catch (error) {
+    if (error instanceof TreeInvariantError) {
+      throw damaged(file, snapshotHeaderBytes, `snapshot does not form a valid tree (${errorMessage(error)})`);
+    }
+    throw error;
+  }
+}
+
