@@ -176,7 +176,12 @@ export async function writeSnapshot(fileSystem: FileSystem, dir: string, state: 
     throw error;
   }
   await handle.close();
-  await fileSystem.rename(temporary, file);
+  try {
+    await fileSystem.rename(temporary, file);
+  } catch (error) {
+    await fileSystem.unlink(temporary).catch(() => undefined);
+    throw error;
+  }
   if (!options.unsafeNoFsync) await fileSystem.syncDirectory(dir);
   return { file, zxid: state.lastZxid, nodeCount: state.paths.length, sessionCount: state.sessions.length, bytes };
 }

@@ -4,6 +4,13 @@
 // recovery report. Then it is the server's DeltaLog (append) and takes
 // snapshots in the background when noteApplied says enough was written,
 // keeping snapshotsRetained snapshots and the segments they need.
+//
+// The data directory:
+//   maestro.lock                 pid of the process holding the directory
+//   secret                       32 random bytes (session passwords derive from them)
+//   log.<base zxid, 16 hex>      log segments (segment.ts, frame.ts, delta-codec.ts)
+//   snapshot.<zxid, 16 hex>      snapshots (snapshot.ts)
+//   *.tmp                        interrupted writes; deleted at start-up
 
 import { basename, join } from "node:path";
 import type { DataTree } from "../tree/data-tree.js";

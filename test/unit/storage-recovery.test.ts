@@ -17,6 +17,7 @@ import { CreateFlag, Perm } from "../../src/protocol/codes.js";
 import { checkDataDir } from "../../src/storage/check.js";
 import { lockFileName, secretFileName } from "../../src/storage/data-dir.js";
 import { StorageError, StorageErrorCode } from "../../src/storage/errors.js";
+import { FaultInjectingFileSystem } from "../../src/storage/fault-file-system.js";
 import { NodeStorage, type OpenedStorage, type StorageOptions } from "../../src/storage/storage.js";
 import { DataTree } from "../../src/tree/data-tree.js";
 import { PendingTree } from "../../src/tree/pending.js";
@@ -337,4 +338,26 @@ test("an unreadable lock file is taken over; check-data never touches the lock o
   assert.equal(taken.tree.nodeCount, new DataTree().nodeCount + 3);
   await taken.storage.close();
   assert.ok((await stat(dir)).isDirectory());
+});
+
+test("snapshotEveryLogBytes triggers a snapshot; a failed snapshot is warned about and retried at the next interval", async (t) => {
+  const dir = await tempDir(t);
+  const fileSystem = new FaultInjectingFileSystem();
+  const warnings: string[] = [];
+  const opened = await NodeStorage.open(dir, { fileSystem, unsafeNoFsync: true, snapshotEveryLogBytes: 2000, warn: (message) => warnings.push(message) });
+  fileSystem.inject({ operation: "rename", code: "ENOSPC", pathIncludes: "snapshot." });
+  await writeCreates(opened, 20);
+  await until(() => !opened.storage.stats.snapshotRunning);
+  assert.ok(warnings.some((message) => message.startsWith("snapshot failed") && message.includes("ENOSPC")), warnings.join("\n"));
+  assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith("snapshot.")), []);
+  await writeCreates(opened, 20, 20);
+  await until(() => !opened.storage.stats.snapshotRunning);
+  assert.equal((await readdir(dir)).filter((name) => name.startsWith("snapshot.") && !name.endsWith(".tmp")).length, 1);
+  assert.ok(opened.storage.stats.lastSnapshot !== null);
+  const expected = image(opened.tree);
+  await opened.storage.close();
+  const reopened = await NodeStorage.open(dir);
+  assert.deepEqual(image(reopened.tree), expected);
+  assert.notEqual(reopened.report.snapshotFile, null);
+  await reopened.storage.close();
 });
