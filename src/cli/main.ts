@@ -6,6 +6,8 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { applyOverrides, ConfigError, defaultConfig, readConfigFile, parseFourLetterWords } from "../server/config.js";
 import { MaestroServer } from "../server/server.js";
+import { NodeStorage, checkDataDir, StorageError } from "../storage/index.js";
+import { formatCheckReport } from "./check-data.js";
 import { createLogger } from "../util/logger.js";
 
 function integer(name: string): (value: string) => number {
@@ -30,6 +32,8 @@ interface StartOptions {
   containerSweepInterval?: number;
   logLevel?: string;
   logJson?: boolean;
+  unsafeNoFsync?: boolean;
+  snapshotEveryDeltas?: number;
 }
 
 function overridesFrom(options: StartOptions): Record<string, unknown> {
@@ -47,6 +51,8 @@ function overridesFrom(options: StartOptions): Record<string, unknown> {
     ttlEnabled: options.ttl === false ? false : undefined,
     containerSweepIntervalMs: options.containerSweepInterval,
     logLevel: options.logLevel,
+    unsafeNoFsync: options.unsafeNoFsync,
+    snapshotEveryDeltas: options.snapshotEveryDeltas,
   };
 }
 
@@ -65,7 +71,21 @@ async function start(options: StartOptions): Promise<void> {
   const logger = createLogger(config.logLevel, options.logJson === true ? { pretty: false } : {});
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const server = new MaestroServer({ config: { ...config, dataDir }, logger });
+  if (config.unsafeNoFsync) logger.warn("fsync is off: acknowledged writes can be lost in a crash (tests only)");
+  const opened = await NodeStorage.open(dataDir, {
+    unsafeNoFsync: config.unsafeNoFsync,
+    snapshotEveryDeltas: config.snapshotEveryDeltas,
+    snapshotsRetained: config.snapshotsRetained,
+    warn: (message, fields) => logger.warn(jsonSafe(fields), message),
+  });
+  logger.info(jsonSafe({ ...opened.report }), "recovered data");
+  const server = new MaestroServer({
+    config: { ...config, dataDir },
+    logger,
+    storage: opened.storage,
+    tree: opened.tree,
+    sessionSecret: opened.secret,
+  });
   const port = await server.listen();
   logger.info({ host: config.host, port, dataDir }, `maestro listening on ${config.host}:${port}`);
   const shutdown = (signal: string): void => {
@@ -77,6 +97,11 @@ async function start(options: StartOptions): Promise<void> {
   };
   process.once("SIGINT", () => shutdown("SIGINT"));
   process.once("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+/** Bigints (zxids) as hex strings, for logs and JSON. */
+function jsonSafe<T>(value: T): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? `0x${item.toString(16)}` : item)));
 }
 
 const program = new Command();
@@ -98,6 +123,8 @@ program
   .option("--container-sweep-interval <ms>", "how often empty containers and expired TTL nodes are deleted", integer("--container-sweep-interval"))
   .option("--log-level <level>", "trace, debug, info, warn, error")
   .option("--log-json", "JSON logs even on a terminal")
+  .option("--unsafe-no-fsync", "acknowledge writes before they are on disk (tests and benchmarks only)")
+  .option("--snapshot-every-deltas <n>", "take a snapshot after this many writes", integer("--snapshot-every-deltas"))
   .action(async (options: StartOptions) => {
     try {
       await start(options);
@@ -106,9 +133,24 @@ program
         process.stderr.write(`maestro: ${error.message}\n`);
         process.exit(2);
       }
+      if (error instanceof StorageError) {
+        process.stderr.write(`maestro: cannot start from the data directory: ${error.message}\n`);
+        process.exit(3);
+      }
       process.stderr.write(`maestro: ${(error as Error).message}\n`);
       process.exit(1);
     }
+  });
+
+program
+  .command("check-data")
+  .description("verify every snapshot and log segment of a data directory without starting")
+  .requiredOption("--data-dir <dir>", "data directory")
+  .option("--json", "print the report as JSON")
+  .action(async (options: { dataDir: string; json?: boolean }) => {
+    const report = await checkDataDir(resolve(options.dataDir));
+    process.stdout.write(options.json === true ? JSON.stringify(jsonSafe(report), null, 2) + "\n" : formatCheckReport(report));
+    process.exit(report.ok ? 0 : report.startable ? 1 : 3);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

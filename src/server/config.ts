@@ -35,6 +35,12 @@ export interface ServerConfig {
   watchesPerConnectionMax: number;
   childrenMax: number;
   logLevel: string;
+  /** Acknowledge writes before they reach the disk. Tests and benchmarks only: loses writes on a crash. */
+  unsafeNoFsync: boolean;
+  /** A snapshot is taken after this many deltas. */
+  snapshotEveryDeltas: number;
+  /** Newest snapshots kept (with the log needed to replay from the oldest). */
+  snapshotsRetained: number;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +72,9 @@ export function defaultConfig(): ServerConfig {
     watchesPerConnectionMax: 1_000_000,
     childrenMax: 1_000_000,
     logLevel: "info",
+    unsafeNoFsync: false,
+    snapshotEveryDeltas: 100_000,
+    snapshotsRetained: 3,
   };
 }
 
@@ -90,6 +99,9 @@ const kinds: { [K in keyof ServerConfig]: Kind } = {
   watchesPerConnectionMax: "positive",
   childrenMax: "positive",
   logLevel: "string",
+  unsafeNoFsync: "boolean",
+  snapshotEveryDeltas: "positive",
+  snapshotsRetained: "positive",
 };
 
 export const fourLetterWordNames = [

@@ -9,6 +9,7 @@ import * as reads from "../tree/reads.js";
 import type { PrepareOutcome } from "../tree/types.js";
 import type { WatcherTypeNumber } from "../tree/watches.js";
 import { authenticate } from "./auth.js";
+import { StorageError } from "./commit-pipeline.js";
 import type { ClientConnection, Reply } from "./connection.js";
 import { encodeBody, multiBody, notificationFrame, writeResultBody } from "./replies.js";
 import type { ClientRequest, ReadRequest } from "./requests.js";
@@ -34,9 +35,10 @@ export class RequestHandler {
   handle(connection: ClientConnection, xid: number, request: ClientRequest): Reply | Promise<Reply> {
     switch (request.kind) {
       case "write":
-        return this.#server.pipeline
-          .submit(request.request, connection.sessionId, connection.authIds)
-          .then((outcome) => this.#writeReply(xid, outcome));
+        return this.#server.pipeline.submit(request.request, connection.sessionId, connection.authIds).then(
+          (outcome) => this.#writeReply(xid, outcome),
+          (error: unknown) => this.#storageFailure(connection, xid, error),
+        );
       case "read": {
         const outcome = this.#read(connection, request.request);
         return this.#reply(xid, outcome.err, outcome.body);
@@ -68,6 +70,17 @@ export class RequestHandler {
       case "ping":
         return { xid, zxid: this.#zxid, err: 0, body: null };
     }
+  }
+
+  /**
+   * The log could not take the write (disk full, I/O error): it may or may
+   * not survive a crash, which is what ConnectionLoss tells a client. The
+   * connection stays open and reads keep working.
+   */
+  #storageFailure(connection: ClientConnection, xid: number, error: unknown): Reply {
+    if (!(error instanceof StorageError)) throw error;
+    this.#server.logger.warn({ connection: connection.id, error: error.message }, "write failed in storage");
+    return this.#reply(xid, ErrorCode.connectionLoss);
   }
 
   #writeReply(xid: number, outcome: PrepareOutcome): Reply {

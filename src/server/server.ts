@@ -14,7 +14,8 @@ import { expiredContainersAndTtls } from "../tree/sweep.js";
 import { checkAcl } from "../tree/acl.js";
 import { Perm } from "../protocol/codes.js";
 import type { Delta, TreeEvent, TreeOptions } from "../tree/types.js";
-import { CommitPipeline, VolatileDeltaLog, type DeltaLog } from "./commit-pipeline.js";
+import { CommitPipeline, VolatileDeltaLog } from "./commit-pipeline.js";
+import type { NodeStorage } from "../storage/index.js";
 import { ClientConnection, type ConnectionHost, type Reply } from "./connection.js";
 import { sessionTimeoutBounds, type ServerConfig } from "./config.js";
 import { SessionTable, sessionPasswordBytes } from "./sessions.js";
@@ -28,8 +29,12 @@ import { ServerStats } from "./stats.js";
 export interface MaestroServerOptions {
   config: ServerConfig;
   logger: Logger;
-  log?: DeltaLog;
+  /** Durable storage: the delta log, snapshots when due. Without it nothing survives a restart. */
+  storage?: NodeStorage;
+  /** The tree recovered from storage (a fresh one otherwise). */
   tree?: DataTree;
+  /** Secret session passwords derive from; persisted with the data so sessions survive restart. */
+  sessionSecret?: Buffer;
 }
 
 export class MaestroServer implements ConnectionHost {
@@ -43,6 +48,7 @@ export class MaestroServer implements ConnectionHost {
   readonly stats = new ServerStats();
   readonly startedMs = Date.now();
   readonly treeOptions: TreeOptions;
+  readonly storage: NodeStorage | null;
   readonly #handler: RequestHandler;
   readonly #server: Server;
   #timers: NodeJS.Timeout[] = [];
@@ -58,11 +64,14 @@ export class MaestroServer implements ConnectionHost {
       childrenMax: this.config.childrenMax,
     };
     this.watches = new WatchManager<number>({ watchesPerWatcherMax: this.config.watchesPerConnectionMax });
-    this.sessions = new SessionTable({ serverId: 0, nowWallMs: Date.now() });
+    this.storage = options.storage ?? null;
+    this.sessions = new SessionTable({ serverId: 0, nowWallMs: Date.now(), secret: options.sessionSecret });
+    // Sessions recovered from storage time out afresh from start-up, as in ZooKeeper.
+    for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessions.add(sessionId, timeoutMs, performance.now());
     this.pipeline = new CommitPipeline({
       tree: this.tree,
       pending: new PendingTree(this.tree),
-      log: options.log ?? new VolatileDeltaLog(),
+      log: this.storage ?? new VolatileDeltaLog(),
       options: this.treeOptions,
       onApplied: (delta, events) => this.#onApplied(delta, events),
     });
@@ -102,6 +111,7 @@ export class MaestroServer implements ConnectionHost {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const connection of this.connections.values()) connection.destroy();
     await closed;
+    await this.storage?.close();
   }
 
   #startTimers(): void {
@@ -277,6 +287,7 @@ export class MaestroServer implements ConnectionHost {
 
   #onApplied(delta: Delta, events: TreeEvent[]): void {
     this.stats.lastAppliedZxid = delta.zxid;
+    this.storage?.noteApplied(this.tree);
     for (const event of events) {
       for (const notification of this.watches.trigger(event.path, event.type)) {
         const connection = this.connections.get(notification.watcher);
