@@ -16,7 +16,8 @@
 // else. The log's checksums catch damage first; decoding is the second line.
 
 import { CodecError, JuteReader, JuteWriter, type JuteLimits } from "../protocol/archive.js";
-import type { Acl, Delta, DeltaOp } from "../tree/types.js";
+import { readACL, writeACL } from "../protocol/records.generated.js";
+import type { Delta, DeltaOp } from "../tree/types.js";
 import { StorageError, StorageErrorCode } from "./errors.js";
 
 export const deltaFormatVersion = 1;
@@ -38,17 +39,6 @@ const opTag = { create: 1, delete: 2, setData: 3, setACL: 4, createSession: 5, c
 const aclBytesMin = 12;
 const opBytesMin = 4;
 
-function writeAcl(writer: JuteWriter, acl: Acl): void {
-  writer.writeInt(acl.perms);
-  writer.writeString(acl.id.scheme);
-  writer.writeString(acl.id.id);
-}
-
-function readAcl(reader: JuteReader): Acl {
-  const perms = reader.readInt();
-  const scheme = reader.readString();
-  return { perms, id: { scheme, id: reader.readString() } };
-}
 
 function writeOp(writer: JuteWriter, op: DeltaOp): void {
   writer.writeInt(opTag[op.type]);
@@ -56,7 +46,7 @@ function writeOp(writer: JuteWriter, op: DeltaOp): void {
     case "create":
       writer.writeString(op.path);
       writer.writeBuffer(op.data);
-      writer.writeVector(op.acl, writeAcl);
+      writer.writeVector(op.acl, writeACL);
       writer.writeLong(op.ephemeralOwner);
       writer.writeInt(op.parentCversion);
       return;
@@ -70,7 +60,7 @@ function writeOp(writer: JuteWriter, op: DeltaOp): void {
       return;
     case "setACL":
       writer.writeString(op.path);
-      writer.writeVector(op.acl, writeAcl);
+      writer.writeVector(op.acl, writeACL);
       writer.writeInt(op.aversion);
       return;
     case "createSession":
@@ -89,7 +79,7 @@ function readOp(reader: JuteReader): DeltaOp {
     case opTag.create: {
       const path = reader.readString();
       const data = reader.readBuffer();
-      const acl = reader.readVector(aclBytesMin, readAcl);
+      const acl = reader.readVector(aclBytesMin, readACL);
       const ephemeralOwner = reader.readLong();
       return { type: "create", path, data, acl, ephemeralOwner, parentCversion: reader.readInt() };
     }
@@ -102,7 +92,7 @@ function readOp(reader: JuteReader): DeltaOp {
     }
     case opTag.setACL: {
       const path = reader.readString();
-      const acl = reader.readVector(aclBytesMin, readAcl);
+      const acl = reader.readVector(aclBytesMin, readACL);
       return { type: "setACL", path, acl, aversion: reader.readInt() };
     }
     case opTag.createSession: {

@@ -22,6 +22,7 @@ import { CodecError, JuteReader, JuteWriter } from "../protocol/archive.js";
 import { TreeInvariantError } from "../tree/assert.js";
 import { DataTree, type TreeState } from "../tree/data-tree.js";
 import type { NodeRecord } from "../tree/node.js";
+import { readACL, writeACL } from "../protocol/records.generated.js";
 import type { Acl } from "../tree/types.js";
 import { crc32c } from "./crc32c.js";
 import { deltaJuteLimits } from "./delta-codec.js";
@@ -85,17 +86,6 @@ function decodeHeader(bytes: Buffer, file: string): SnapshotHeader {
   return { zxid: bytes.readBigInt64BE(12), nodeCount: bytes.readUInt32BE(20), sessionCount: bytes.readUInt32BE(24) };
 }
 
-function writeAcl(writer: JuteWriter, acl: Acl): void {
-  writer.writeInt(acl.perms);
-  writer.writeString(acl.id.scheme);
-  writer.writeString(acl.id.id);
-}
-
-function readAcl(reader: JuteReader): Acl {
-  const perms = reader.readInt();
-  const scheme = reader.readString();
-  return { perms, id: { scheme, id: reader.readString() } };
-}
 
 /** Numbers ACL lists as they are first met; identical lists share a number. */
 class AclTable {
@@ -112,7 +102,7 @@ class AclTable {
       number = this.#byContent.size;
       this.#byContent.set(key, number);
       writer.writeInt(entryTag.aclList);
-      writer.writeVector(acl, writeAcl);
+      writer.writeVector(acl, writeACL);
     }
     this.#byIdentity.set(acl, number);
     return number;
@@ -228,7 +218,7 @@ function decodeChunk(payload: Buffer, decoded: DecodedState): void {
   while (reader.remaining() > 0) {
     const tag = reader.readInt();
     if (tag === entryTag.session) decoded.sessions.push([reader.readLong(), reader.readInt()]);
-    else if (tag === entryTag.aclList) decoded.acls.push(reader.readVector(12, readAcl));
+    else if (tag === entryTag.aclList) decoded.acls.push(reader.readVector(12, readACL));
     else if (tag === entryTag.node) readNode(reader, decoded);
     else throw new CodecError("ERR_SNAPSHOT_TAG", `unknown snapshot entry tag ${tag} at offset ${reader.offset - 4}`);
   }

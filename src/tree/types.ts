@@ -3,34 +3,18 @@
 // state plus pending (not yet applied) deltas and becomes a Delta in which
 // every result is decided; applying a Delta never fails and never decides.
 //
-// Field names of Id, Acl and Stat match the jute records (data.Id, data.ACL,
-// data.Stat) so values pass between the tree and the codec unchanged.
+// Id, Acl and Stat are the jute records themselves (data.Id, data.ACL,
+// data.Stat), so values pass between the tree and the codec unchanged.
 // Every 64-bit quantity (zxid, time, session id) is a signed bigint.
 
-export interface Id {
-  scheme: string;
-  id: string;
-}
+import type { ACL, Id as RecordId, Stat as RecordStat } from "../protocol/records.generated.js";
 
-export interface Acl {
-  perms: number;
-  id: Id;
-}
-
+/** data.Id: a scheme and an identity in it. */
+export type Id = RecordId;
+/** data.ACL: permissions granted to an Id. */
+export type Acl = ACL;
 /** The Stat a client sees (data.Stat); cversion is the visible one. */
-export interface Stat {
-  czxid: bigint;
-  mzxid: bigint;
-  ctime: bigint;
-  mtime: bigint;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  dataLength: number;
-  numChildren: number;
-  pzxid: bigint;
-}
+export type Stat = RecordStat;
 
 /** Who is asking: the session and the identities its connection proved. */
 export interface RequestContext {
