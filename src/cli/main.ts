@@ -76,6 +76,7 @@ async function start(options: StartOptions): Promise<void> {
     unsafeNoFsync: config.unsafeNoFsync,
     snapshotEveryDeltas: config.snapshotEveryDeltas,
     snapshotsRetained: config.snapshotsRetained,
+    snapshotAgeMsMax: config.snapshotRetainedAgeMs > 0 ? config.snapshotRetainedAgeMs : Number.POSITIVE_INFINITY,
     warn: (message, fields) => logger.warn(jsonSafe(fields), message),
   });
   logger.info(jsonSafe({ ...opened.report }), "recovered data");

@@ -41,6 +41,8 @@ export interface ServerConfig {
   snapshotEveryDeltas: number;
   /** Newest snapshots kept (with the log needed to replay from the oldest). */
   snapshotsRetained: number;
+  /** Snapshots older than this are purged too (the newest always stays); 0 keeps them by count only. */
+  snapshotRetainedAgeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,7 @@ export function defaultConfig(): ServerConfig {
     unsafeNoFsync: false,
     snapshotEveryDeltas: 100_000,
     snapshotsRetained: 3,
+    snapshotRetainedAgeMs: 0,
   };
 }
 
@@ -102,6 +105,7 @@ const kinds: { [K in keyof ServerConfig]: Kind } = {
   unsafeNoFsync: "boolean",
   snapshotEveryDeltas: "positive",
   snapshotsRetained: "positive",
+  snapshotRetainedAgeMs: "nonNegative",
 };
 
 export const fourLetterWordNames = [
