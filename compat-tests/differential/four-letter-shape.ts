@@ -116,7 +116,8 @@ function mntrShape(text: string): JsonObject {
     summaries.set(match[2]!, statistics);
   }
   const folded: JsonObject = {};
-  for (const [key, kind] of Object.entries(keys)) {
+  // mntr prints its metrics in hash order: keys are sorted.
+  for (const [key, kind] of Object.entries(keys).sort(([a], [b]) => a.localeCompare(b))) {
     const match = /^zk_(avg|min|max|cnt|sum|p50|p95|p99|p999)_(.+)$/.exec(key);
     // A family needs at least avg, min, max and cnt; a lone zk_max_x is an ordinary key.
     const family = match === null ? undefined : summaries.get(match[2]!);

@@ -22,6 +22,7 @@ import { outDirDefault, runDifferential, selectScenarios, type EndpointSource, t
 import { scenarios } from "./scenarios/index.js";
 import type { Endpoint } from "./scenario.js";
 import {
+  freePort,
   startMaestroDefaultWhitelist,
   startMaestroServer,
   startZooKeeperDefaultWhitelist,
@@ -58,8 +59,8 @@ async function main(): Promise<number> {
       filter: { type: "string" },
       "out-dir": { type: "string", default: outDirDefault },
       "known-differences": { type: "string" },
-      "zookeeper-port": { type: "string", default: "2491" },
-      "maestro-port": { type: "string", default: "2591" },
+      "zookeeper-port": { type: "string" },
+      "maestro-port": { type: "string" },
       "no-default-whitelist": { type: "boolean", default: false },
       fsync: { type: "boolean", default: false },
       super: { type: "string" },
@@ -78,8 +79,14 @@ async function main(): Promise<number> {
   const started: RunningServer[] = [];
   try {
     const fsync = values.fsync;
-    const zookeeper = values.zookeeper !== undefined ? endpoint(values.zookeeper, "--zookeeper") : await startAndKeep(started, () => startZooKeeperServer({ port: Number(values["zookeeper-port"]), fsync }), "ZooKeeper");
-    const maestro = values.maestro !== undefined ? endpoint(values.maestro, "--maestro") : await startAndKeep(started, () => startMaestroServer({ port: Number(values["maestro-port"]), fsync }), "Maestro");
+    const zookeeper =
+      values.zookeeper !== undefined
+        ? endpoint(values.zookeeper, "--zookeeper")
+        : await startAndKeep(started, async () => startZooKeeperServer({ port: await portOption(values["zookeeper-port"]), fsync }), "ZooKeeper");
+    const maestro =
+      values.maestro !== undefined
+        ? endpoint(values.maestro, "--maestro")
+        : await startAndKeep(started, async () => startMaestroServer({ port: await portOption(values["maestro-port"]), fsync }), "Maestro");
     const defaultWhitelist = defaultWhitelistSources(values, started.length === 2);
     const result = await runDifferential({
       zookeeper,
@@ -102,6 +109,14 @@ async function main(): Promise<number> {
   }
 }
 
+/** The port given, or a free one. */
+async function portOption(text: string | undefined): Promise<number> {
+  if (text === undefined) return freePort();
+  const port = Number(text);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad port ${text}`);
+  return port;
+}
+
 async function startAndKeep(started: RunningServer[], start: () => Promise<RunningServer>, name: string): Promise<Endpoint> {
   const server = await start();
   started.push(server);
@@ -110,7 +125,7 @@ async function startAndKeep(started: RunningServer[], start: () => Promise<Runni
 }
 
 function defaultWhitelistSources(
-  values: { "zookeeper-default"?: string; "maestro-default"?: string; "no-default-whitelist": boolean; "zookeeper-port": string; "maestro-port": string },
+  values: { "zookeeper-default"?: string; "maestro-default"?: string; "no-default-whitelist": boolean },
   startedBoth: boolean,
 ): { zookeeper: EndpointSource; maestro: EndpointSource } | undefined {
   if (values["no-default-whitelist"]) return undefined;
@@ -118,12 +133,10 @@ function defaultWhitelistSources(
     return { zookeeper: endpoint(values["zookeeper-default"], "--zookeeper-default"), maestro: endpoint(values["maestro-default"], "--maestro-default") };
   }
   if (!startedBoth) return undefined;
-  // One port above each main server's; started only for the scenario that needs it.
-  const zookeeperPort = Number(values["zookeeper-port"]) + 1;
-  const maestroPort = Number(values["maestro-port"]) + 1;
+  // Started only for the scenario that needs them, one at a time, on free ports.
   return {
-    zookeeper: (): Promise<StartedEndpoint> => startZooKeeperDefaultWhitelist({ port: zookeeperPort }),
-    maestro: (): Promise<StartedEndpoint> => startMaestroDefaultWhitelist({ port: maestroPort }),
+    zookeeper: async (): Promise<StartedEndpoint> => startZooKeeperDefaultWhitelist({ port: await freePort() }),
+    maestro: async (): Promise<StartedEndpoint> => startMaestroDefaultWhitelist({ port: await freePort() }),
   };
 }
 

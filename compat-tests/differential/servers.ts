@@ -6,6 +6,7 @@
 // whitelist is spawned here, since those launchers always allow ruok.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -85,6 +86,21 @@ export async function startMaestroServer(options: ServerOptions): Promise<Runnin
 }
 
 const readyTimeoutMs = 30_000;
+
+/** A loopback port that was free a moment ago (bind port 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === "object") resolvePort(address.port);
+        else reject(new Error("freePort: no port"));
+      });
+    });
+  });
+}
 
 /** Polls srvr (the one word the default whitelist allows) until the server answers it. */
 async function waitForSrvr(script: ZooKeeperScript, child: ChildProcess, port: number, name: string): Promise<void> {

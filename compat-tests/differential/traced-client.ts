@@ -219,6 +219,17 @@ export class TracedClient {
     return closed;
   }
 
+  /**
+   * Leaves out of the transcript whatever arrived since the last record, for
+   * a scenario that recorded what matters of it itself (a race it reduced to
+   * its meaning). Returns how many frames were skipped.
+   */
+  discardArrivals(): number {
+    const skipped = this.raw.frames.length - this.#cursor;
+    this.#cursor = this.raw.frames.length;
+    return skipped;
+  }
+
   /** Drops the TCP connection without closing the session. */
   drop(id: string): void {
     this.raw.destroy();

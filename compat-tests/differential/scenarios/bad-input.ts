@@ -23,14 +23,13 @@ function pathWatch(path: string): (w: import("../../../src/protocol/archive.js")
 export const badInputScenarios: Scenario[] = [
   {
     name: "bad-unknown-opcode",
-    description: "An unknown opcode: Unimplemented (-6) in order, then the connection closes; requests behind it are not answered.",
+    description: "An unknown opcode: Unimplemented (-6), then the connection closes.",
     async run(context) {
+      // One request at a time: whether ZooKeeper still answers a request
+      // pipelined behind the unknown one is a race with its close.
       const a = await context.connect("connect", "A");
       await a.getData("before", context.base);
-      await a.pipeline("unknown-then-more", [
-        { opcode: 999, request: {}, xid: 100 },
-        { opcode: OpCode.exists, request: { path: context.base }, xid: 101, body: pathWatch(context.base) },
-      ]);
+      await a.rawRequest("unknown-999", 999, Buffer.alloc(0));
       await a.closedWithin("closed");
       for (const opcode of [0, 10, 20, 23, 108, -10, -1]) {
         const client = await context.connect(`connect-op-${opcode}`, `Op${opcode}`);

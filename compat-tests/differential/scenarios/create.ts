@@ -165,7 +165,8 @@ export const createScenarios: Scenario[] = [
       }
       await a.create("dots-in-name-ok", context.path("a.b..c"));
       await a.create("unicode-ok", context.path("ünïcödé"));
-      for (const [label, path] of invalid.slice(0, 6)) {
+      // The empty path on reads has a scenario of its own (empty-path-reads).
+      for (const [label, path] of invalid.slice(1, 6)) {
         await a.getData(`get-${label}`, path);
         await a.exists(`exists-${label}`, path);
       }

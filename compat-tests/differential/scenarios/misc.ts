@@ -42,6 +42,19 @@ export const miscScenarios: Scenario[] = [
     },
   },
   {
+    name: "empty-path-reads",
+    description: "Reads of the empty path \"\" (ZooKeeper's DataTree keeps the root under that key), next to the same reads of /.",
+    async run(context) {
+      const a = await context.connect("connect", "A");
+      await a.getData("getdata-root", "/");
+      await a.getData("getdata-empty", "");
+      await a.exists("exists-root", "/");
+      await a.exists("exists-empty", "");
+      await a.getACL("getacl-empty", "");
+      await a.getAllChildrenNumber("all-children-empty", "");
+    },
+  },
+  {
     name: "sync",
     description: "sync (op 9) echoes the path; on a missing or invalid path.",
     async run(context) {
