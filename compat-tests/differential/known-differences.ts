@@ -19,8 +19,8 @@ import type { Json } from "./transcript.js";
 export interface KnownDifference {
   scenario: string;
   field: string;
-  zookeeper: Json | undefined;
-  maestro: Json | undefined;
+  zookeeper: Json | RegExp | undefined;
+  maestro: Json | RegExp | undefined;
   reason: string;
   /** 1-based line in the file, for messages. */
   line: number;
@@ -36,9 +36,13 @@ function unquote(cell: string): string {
   return match === null ? cell : match[1]!;
 }
 
-function expectedValue(cell: string): Json | undefined {
+/** A cell: empty or `*` is any value; `/re/` a regular expression over the
+ *  value's JSON text (e.g. `/^"Z\d+\+"$/`); anything else the JSON value. */
+function expectedValue(cell: string): Json | RegExp | undefined {
   const text = unquote(cell);
   if (text === "" || text === "*") return undefined;
+  const pattern = /^\/(.+)\/$/.exec(text);
+  if (pattern !== null) return new RegExp(pattern[1]!);
   try {
     return JSON.parse(text) as Json;
   } catch {
@@ -100,7 +104,8 @@ export function globToRegExp(glob: string, separator: string | null): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-function sameJson(expected: Json | undefined, actual: Json): boolean {
+function sameJson(expected: Json | RegExp | undefined, actual: Json): boolean {
+  if (expected instanceof RegExp) return expected.test(JSON.stringify(actual));
   return expected === undefined || JSON.stringify(expected) === JSON.stringify(actual);
 }
 

@@ -25,9 +25,8 @@ export function authenticate(
   superDigest: string | null,
 ): AuthOutcome {
   if (scheme === "digest") {
-    const text = (auth ?? Buffer.alloc(0)).toString("utf8");
-    if (!text.includes(":")) return { ok: false };
-    const id = digestOf(text);
+    // Like DigestAuthenticationProvider: "user" without ":password" is hashed as it is.
+    const id = digestOf((auth ?? Buffer.alloc(0)).toString("utf8"));
     const ids: Id[] = [{ scheme: "digest", id }];
     if (superDigest !== null && id === superDigest) ids.push(superId);
     return { ok: true, ids };

@@ -26,6 +26,8 @@ export interface Reply {
 
 export interface ConnectionHost {
   readonly logger: Logger;
+  /** The zxid of the last applied write, for ping replies. */
+  readonly lastAppliedZxid: bigint;
   readonly stats: ServerStats;
   readonly frameBytesMax: number;
   readonly requestsQueuedMax: number;
@@ -191,16 +193,14 @@ export class ClientConnection {
     const frame = this.#incoming[0]!;
     let xid: number;
     let request: ClientRequest;
+    const reader = new JuteReader(frame);
     try {
-      const reader = new JuteReader(frame);
       const header = readRequestHeader(reader);
       xid = header.xid;
-      request = decodeRequest(header.type, reader);
+      request = decodeBody(header.type, reader);
     } catch (error) {
+      // Without a header there is no xid to answer: the stream is garbage.
       this.#incoming.shift();
-      if (!(error instanceof CodecError)) {
-        this.#host.logger.error({ connection: this.id, error: String(error) }, "unexpected error decoding a request");
-      }
       this.#protocolError(error);
       return false;
     }
@@ -216,7 +216,7 @@ export class ClientConnection {
 
   #run(xid: number, request: ClientRequest, isWrite: boolean): void {
     if (request.kind === "ping") {
-      this.#sendNow({ xid: Xid.ping, zxid: this.lastZxid, err: 0, body: null });
+      this.#sendNow({ xid: Xid.ping, zxid: this.#host.lastAppliedZxid, err: 0, body: null });
       return;
     }
     if (request.kind === "closeSession") this.#state = "closing";
@@ -331,6 +331,19 @@ export class ClientConnection {
   }
 }
 
+/**
+ * A body that does not decode is answered with MarshallingError and the
+ * connection stays open, as ZooKeeper does for a request it cannot read.
+ */
+function decodeBody(type: number, reader: JuteReader): ClientRequest {
+  try {
+    return decodeRequest(type, reader);
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    return { kind: "refuse", type, err: ErrorCode.marshallingError, close: false };
+  }
+}
+
 export function encodeReply(reply: Reply): Buffer {
   const writer = new JuteWriter();
   writeReplyHeader(writer, { xid: reply.xid, zxid: reply.zxid, err: reply.err });
@@ -339,10 +352,38 @@ export function encodeReply(reply: Reply): Buffer {
   return encodeFrame(body === null ? header : Buffer.concat([header, body]));
 }
 
-const opNames = new Map<number, string>(Object.entries(OpCode).map(([name, code]) => [code, name]));
+/** The short names ZooKeeper's `cons` prints as lop (FinalRequestProcessor's lastOp). */
+const lastOperationNames = new Map<number, string>([
+  [OpCode.ping, "PING"],
+  [OpCode.closeSession, "CLOS"],
+  [OpCode.create, "CREA"],
+  [OpCode.create2, "CREA"],
+  [OpCode.createContainer, "CREA"],
+  [OpCode.createTTL, "CREA"],
+  [OpCode.delete, "DELE"],
+  [OpCode.setData, "SETD"],
+  [OpCode.setACL, "SETA"],
+  [OpCode.multi, "MULT"],
+  [OpCode.multiRead, "MLTR"],
+  [OpCode.sync, "SYNC"],
+  [OpCode.exists, "EXIS"],
+  [OpCode.getData, "GETD"],
+  [OpCode.getACL, "GETA"],
+  [OpCode.getChildren, "GETC"],
+  [OpCode.getChildren2, "GETC"],
+  [OpCode.getAllChildrenNumber, "GETACN"],
+  [OpCode.getEphemerals, "GETE"],
+  [OpCode.setWatches, "SETW"],
+  [OpCode.setWatches2, "STW2"],
+  [OpCode.addWatch, "ADDW"],
+  [OpCode.checkWatches, "CHKW"],
+  [OpCode.removeWatches, "REMW"],
+  [OpCode.whoAmI, "HOMI"],
+  [OpCode.reconfig, "RECO"],
+]);
 
 function operationName(request: ClientRequest): string {
   if (request.kind === "ping") return "PING";
   if (request.kind === "auth") return "AUTH";
-  return (opNames.get(request.type) ?? "UNKNOWN").toUpperCase();
+  return lastOperationNames.get(request.type) ?? "NA";
 }

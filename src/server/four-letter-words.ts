@@ -2,7 +2,8 @@
 // the server writes text and closes. Formats follow ZooKeeper 3.8 closely
 // enough for zkServer.sh, go-zookeeper's FLW parsers and exporters.
 
-import { hostname, platform, arch, release, userInfo } from "node:os";
+import { hostname, platform, arch, release, userInfo, homedir } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { fourLetterWordNames } from "./config.js";
 import type { ClientConnection } from "./connection.js";
 import type { MaestroServer } from "./server.js";
@@ -128,9 +129,10 @@ function connectionLine(connection: ClientConnection, brief: boolean): string {
 }
 
 function consText(server: MaestroServer, self: ClientConnection): string {
-  const lines: string[] = [];
+  // The asking connection first (brief: it has no session), then the others.
+  const lines: string[] = [connectionLine(self, true)];
   for (const connection of server.connections.values()) {
-    lines.push(connectionLine(connection, connection === self));
+    if (connection !== self) lines.push(connectionLine(connection, false));
   }
   return lines.join("\n") + "\n\n";
 }
@@ -201,10 +203,22 @@ function enviText(): string {
     `os.arch=${arch()}`,
     `os.version=${release()}`,
     `user.name=${safeUser()}`,
+    `user.home=${homedir()}`,
     `user.dir=${process.cwd()}`,
-    `os.memory.free=${Math.round(process.memoryUsage().heapUsed / 1048576)}MB`,
+    ...memoryLines(),
   ];
   return rows.join("\n") + "\n";
+}
+
+/** ZooKeeper's os.memory.free/max/total lines, from the V8 heap (MB). */
+function memoryLines(): string[] {
+  const heap = getHeapStatistics();
+  const mb = (bytes: number): number => Math.round(bytes / 1048576);
+  return [
+    `os.memory.free=${mb(heap.total_heap_size - heap.used_heap_size)}MB`,
+    `os.memory.max=${mb(heap.heap_size_limit)}MB`,
+    `os.memory.total=${mb(heap.total_heap_size)}MB`,
+  ];
 }
 
 function safeUser(): string {
@@ -225,7 +239,7 @@ function watchesByConnection(server: MaestroServer): string {
     text += `${hex(sessionOf(server, connectionId))}\n`;
     for (const path of paths) text += `\t${path}\n`;
   }
-  return text;
+  return text + "\n";
 }
 
 function watchesByPath(server: MaestroServer): string {
@@ -234,7 +248,7 @@ function watchesByPath(server: MaestroServer): string {
     text += `${path}\n`;
     for (const connectionId of watchers) text += `\t${hex(sessionOf(server, connectionId))}\n`;
   }
-  return text;
+  return text + "\n";
 }
 
 function dumpText(server: MaestroServer): string {

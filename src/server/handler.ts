@@ -17,6 +17,11 @@ import type { MaestroServer } from "./server.js";
 
 type ReadOutcome = { err: number; body: Buffer | null };
 
+/** ZooKeeper keeps the root under "" as well as "/", so these reads of "" answer for the root. */
+function lookupPath(path: string): string {
+  return path === "" ? "/" : path;
+}
+
 export class RequestHandler {
   readonly #server: MaestroServer;
 
@@ -64,9 +69,12 @@ export class RequestHandler {
         return this.#server.closeSession(connection.sessionId).then(() => this.#reply(xid, 0, null, true));
       case "refuse":
         return this.#reply(xid, request.err, null, request.close);
+      case "sasl":
+        return { xid, zxid: 0n, err: 0, body: encodeBody((w) => rec.writeSetSASLResponse(w, { token: null })) };
       case "unknown":
         this.#server.logger.info({ connection: connection.id, type: request.type }, "unknown opcode");
-        return this.#reply(xid, ErrorCode.unimplemented, null, true);
+        // ZooKeeper answers an unknown opcode with zxid -1, then closes.
+        return { xid, zxid: -1n, err: ErrorCode.unimplemented, body: null, close: true };
       case "ping":
         return { xid, zxid: this.#zxid, err: 0, body: null };
     }
@@ -96,14 +104,14 @@ export class RequestHandler {
     const watches = this.#server.watches;
     switch (request.op) {
       case "getData": {
-        const result = reads.getData(tree, request.path, ids);
+        const result = reads.getData(tree, lookupPath(request.path), ids);
         if ("err" in result) return { err: result.err, body: null };
         if (request.watch) watches.addDataWatch(request.path, connection.id);
         return { err: 0, body: encodeBody((w) => rec.writeGetDataResponse(w, result)) };
       }
       case "exists": {
-        const result = reads.exists(tree, request.path, ids);
-        // exists arms a watch even when the node is missing, but not when access is denied.
+        const result = reads.exists(tree, lookupPath(request.path), ids);
+        // exists arms a watch even when the node is missing.
         if (request.watch && (!("err" in result) || result.err === ErrorCode.noNode)) {
           watches.addDataWatch(request.path, connection.id);
         }
@@ -114,14 +122,16 @@ export class RequestHandler {
       case "getChildren2":
         return this.#getChildren(connection, request.op, request.path, request.watch);
       case "getACL": {
-        const result = reads.getACL(tree, request.path, ids);
+        const result = reads.getACL(tree, lookupPath(request.path), ids);
         if ("err" in result) return { err: result.err, body: null };
         return { err: 0, body: encodeBody((w) => rec.writeGetACLResponse(w, result)) };
       }
       case "getAllChildrenNumber": {
-        const result = reads.getAllChildrenNumber(tree, request.path, ids);
+        const result = reads.getAllChildrenNumber(tree, lookupPath(request.path), ids);
         if ("err" in result) return { err: result.err, body: null };
-        return { err: 0, body: encodeBody((w) => rec.writeGetAllChildrenNumberResponse(w, result)) };
+        // ZooKeeper counts keys under "" by prefix, which takes in "/" itself.
+        const totalNumber = result.totalNumber + (request.path === "" ? 1 : 0);
+        return { err: 0, body: encodeBody((w) => rec.writeGetAllChildrenNumberResponse(w, { totalNumber })) };
       }
       case "getEphemerals": {
         const ephemerals = reads.getEphemerals(tree, connection.sessionId, request.prefixPath);
@@ -185,7 +195,7 @@ export class RequestHandler {
 
   #addWatch(connection: ClientConnection, xid: number, path: string, mode: number): Reply {
     if (mode !== AddWatchMode.persistent && mode !== AddWatchMode.persistentRecursive) {
-      return this.#reply(xid, ErrorCode.badArguments);
+      return this.#reply(xid, ErrorCode.marshallingError);
     }
     const added = this.#server.watches.addPersistent(path, connection.id, mode === AddWatchMode.persistentRecursive);
     if (added === "limitExceeded") return this.#reply(xid, ErrorCode.throttled);
@@ -198,9 +208,11 @@ export class RequestHandler {
     request: Extract<ClientRequest, { kind: "checkWatches" | "removeWatches" }>,
   ): Reply {
     const type = request.watcherType;
-    if (type < WatcherType.children || type > WatcherType.persistentRecursive) {
-      return this.#reply(xid, ErrorCode.badArguments);
+    // ZooKeeper fails to read an unknown type or a relative path: MarshallingError.
+    if (type < WatcherType.children || type > WatcherType.persistentRecursive || (request.path !== "" && !request.path.startsWith("/"))) {
+      return this.#reply(xid, ErrorCode.marshallingError);
     }
+    if (request.path === "") return this.#reply(xid, ErrorCode.noWatcher);
     const watches = this.#server.watches;
     const found =
       request.kind === "checkWatches"

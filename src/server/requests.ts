@@ -31,6 +31,7 @@ export type ClientRequest =
   | { kind: "closeSession"; type: number }
   /** Answered with a fixed error code (reconfig, sasl, standalone check). */
   | { kind: "refuse"; type: number; err: number; close: boolean }
+  | { kind: "sasl"; type: number }
   | { kind: "unknown"; type: number };
 
 export interface WatchLists {
@@ -213,12 +214,17 @@ function decodeRefused(type: number): ClientRequest {
     // Standalone ZooKeeper with reconfig disabled (the default).
     case OpCode.reconfig:
       return { kind: "refuse", type, err: -123, close: false };
-    // No SASL configured: the exchange fails.
+    // No SASL configured: standalone ZooKeeper answers with an empty token.
     case OpCode.sasl:
-      return { kind: "refuse", type, err: -115, close: false };
+      return { kind: "sasl", type };
     // check is only valid inside multi (ZOOKEEPER-2623): Unimplemented, then close.
     case OpCode.check:
       return { kind: "refuse", type, err: -6, close: true };
+    // Internal opcodes a client may not send: ZooKeeper answers without closing.
+    case OpCode.deleteContainer:
+      return { kind: "refuse", type, err: -8, close: false };
+    case OpCode.createSession:
+      return { kind: "refuse", type, err: -5, close: false };
     default:
       return { kind: "unknown", type };
   }

@@ -79,6 +79,9 @@ export class MaestroServer implements ConnectionHost {
     this.#server = createServer((socket) => this.#accept(socket));
   }
 
+  get lastAppliedZxid(): bigint {
+    return this.pipeline.lastAppliedZxid;
+  }
   get frameBytesMax(): number {
     return this.config.frameBytesMax;
   }
@@ -213,16 +216,18 @@ export class MaestroServer implements ConnectionHost {
     readOnly: boolean | null,
   ): void {
     const entry = this.sessions.get(sessionId);
+    // Like ZooKeeper, the connection holding the session is closed before the
+    // password is checked: a reconnect attempt always takes the session over.
+    const previous = entry?.connectionId === null ? undefined : this.connections.get(entry?.connectionId ?? -1);
+    if (previous !== undefined && previous !== connection) {
+      this.watches.removeWatcher(previous.id);
+      previous.destroy();
+    }
     if (entry === undefined || entry.closing || !this.sessions.verifyPassword(sessionId, password)) {
       // ZooKeeper's answer to an expired or unknown session: timeout 0, id 0, zero password.
       connection.sendFrame(this.#connectResponse(0, 0n, Buffer.alloc(sessionPasswordBytes), readOnly));
       connection.close("session expired or unknown");
       return;
-    }
-    const previous = entry.connectionId === null ? undefined : this.connections.get(entry.connectionId);
-    if (previous !== undefined && previous !== connection) {
-      this.watches.removeWatcher(previous.id);
-      previous.destroy();
     }
     entry.timeoutMs = timeoutMs;
     this.sessions.touch(sessionId, performance.now());

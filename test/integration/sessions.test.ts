@@ -307,8 +307,14 @@ describe("sessions", { timeout: 300_000 }, () => {
           assert.ok(await refused.closesWithin(5_000), `${what}: the server closes`);
         }
       }
-      ok(await owner.exists("/owned"), "the refused attempts leave the real session alone");
-      assert.equal(await nodeExists("/owned"), true);
+      // As in ZooKeeper, an attempt on the session closes the connection holding
+      // it before the password is checked; the session itself lives on.
+      assert.ok(await owner.closesWithin(5_000), "the session's connection was closed by the attempt");
+      assert.equal(await nodeExists("/owned"), true, "the refused attempts leave the session and its ephemerals alone");
+      const resumed = await RawClient.connect({ port: server.port, sessionId: owner.sessionId, passwd: owner.passwd, timeOutMs: maxTimeoutMs });
+      assert.equal(resumed.handshake.sessionId, owner.sessionId, "the right password still resumes the session");
+      ok(await resumed.exists("/owned"));
+      await resumed.close();
     } finally {
       await owner.close();
     }

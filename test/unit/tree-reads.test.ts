@@ -29,9 +29,14 @@ test("reads: a missing node is NoNode before READ is checked", () => {
   }
 });
 
-test("reads: getData, exists, getChildren and getAllChildrenNumber need READ", () => {
+test("reads: exists needs no permission, as in ZooKeeper", () => {
   const { tree } = secretTree();
-  for (const read of [getData, exists, getChildren, getAllChildrenNumber]) {
+  assert.deepEqual(exists(tree, "/secret", []), { stat: tree.statOf("/secret") });
+});
+
+test("reads: getData, getChildren and getAllChildrenNumber need READ", () => {
+  const { tree } = secretTree();
+  for (const read of [getData, getChildren, getAllChildrenNumber]) {
     assert.deepEqual(read(tree, "/secret", []), noAuth, read.name);
     assert.ok(!("err" in read(tree, "/secret", [alice])), read.name);
     assert.ok(!("err" in read(tree, "/secret", [superId])), read.name);
