@@ -7,7 +7,8 @@ import { invariant } from "./assert.js";
 import { openAcl, readOnlyAcl } from "./acl.js";
 import { clientStat, dataLength, ownerKind, type NodeRecord } from "./node.js";
 import { basename, childPath, parentOf, rootPath } from "./paths.js";
-import type { Acl, Delta, Stat, TreeEvent } from "./types.js";
+import type { Acl, Delta, DeltaOp, Stat, TreeEvent } from "./types.js";
+import { QuotaTracker, type QuotaHost } from "./quota.js";
 import type { RecordStore, TreeView } from "./view.js";
 
 const emptyData: Buffer = Buffer.alloc(0);
@@ -65,6 +66,7 @@ export class DataTree implements TreeView {
   readonly #containers = new Set<string>();
   readonly #ttls = new Set<string>();
   readonly #sessions = new Map<bigint, number>();
+  readonly #quotas = new QuotaTracker();
   readonly #store: RecordStore;
   #dataSize = 0;
   #lastZxid = 0n;
@@ -93,10 +95,53 @@ export class DataTree implements TreeView {
 
   /** Applies a prepared delta; returns the watch events it fires, in order. */
   apply(delta: Delta): TreeEvent[] {
-    const events = applyDeltaTo(this.#store, delta);
+    const events: TreeEvent[] = [];
+    // One op at a time, so quota statistics see each change with its size before.
+    for (const op of delta.ops) {
+      const bytesBefore = op.type === "delete" || op.type === "setData" ? dataLength(this.#nodes.get(op.path)?.data ?? null) : 0;
+      events.push(...applyDeltaTo(this.#store, { ...delta, ops: [op] }));
+      this.#keepQuotas(op, bytesBefore);
+    }
     if (delta.zxid > this.#lastZxid) this.#lastZxid = delta.zxid;
     return events;
   }
+
+  #keepQuotas(op: DeltaOp, bytesBefore: number): void {
+    switch (op.type) {
+      case "create":
+        this.#quotas.created(this.#quotaHost, op.path, dataLength(op.data));
+        return;
+      case "delete":
+        this.#quotas.deleted(this.#quotaHost, op.path, bytesBefore);
+        return;
+      case "setData":
+        this.#quotas.dataChanged(this.#quotaHost, op.path, bytesBefore, dataLength(op.data));
+        return;
+      default:
+        return;
+    }
+  }
+
+  readonly #quotaHost: QuotaHost = {
+    dataOf: (path) => this.#nodes.get(path)?.data,
+    setDataKeepingStat: (path, data) => {
+      const node = this.#nodes.get(path);
+      if (node !== undefined) this.#putNode(path, { ...node, data });
+    },
+    subtreeCounts: (path) => {
+      let count = 0;
+      let bytes = 0;
+      const pending = [path];
+      for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
+        const node = this.#nodes.get(current);
+        if (node === undefined) continue;
+        count += 1;
+        bytes += dataLength(node.data);
+        for (const child of this.#children.get(current) ?? []) pending.push(childPath(current, child));
+      }
+      return { count, bytes };
+    },
+  };
 
   /** A point-in-time image of the tree (see TreeState); O(nodes), no deep copies. */
   captureState(): TreeState {
@@ -129,6 +174,7 @@ export class DataTree implements TreeView {
     invariant(tree.#nodes.has(rootPath), "state: no root node");
     for (const path of state.paths) if (path !== rootPath) tree.#linkToParent(path);
     tree.#lastZxid = state.lastZxid;
+    tree.#quotas.load(state.paths);
     tree.checkInvariants();
     return tree;
   }
