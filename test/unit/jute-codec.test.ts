@@ -5,6 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { zeroStat } from "./tree-support.js";
 import {
   CodecError,
   JuteReader,
@@ -80,19 +81,6 @@ function codecErrorCode(run: () => unknown): string {
   assert.fail("expected a CodecError");
 }
 
-const zeroStat: Stat = {
-  czxid: 0n,
-  mzxid: 0n,
-  ctime: 0n,
-  mtime: 0n,
-  version: 0,
-  cversion: 0,
-  aversion: 0,
-  ephemeralOwner: 0n,
-  dataLength: 0,
-  numChildren: 0,
-  pzxid: 0n,
-};
 
 describe("every record in the declaration", () => {
   it("declares the records the server needs", () => {

@@ -22,7 +22,7 @@ import { NodeStorage, type OpenedStorage, type StorageOptions } from "../../src/
 import { DataTree } from "../../src/tree/data-tree.js";
 import { PendingTree } from "../../src/tree/pending.js";
 import type { Acl, CreateKind, Delta, RequestContext, WriteRequest } from "../../src/tree/types.js";
-import { testOptions } from "./tree-support.js";
+import { testOptions, treeImage } from "./tree-support.js";
 
 const options = { ...testOptions, childrenMax: 64 };
 const openAcl: Acl[] = [{ perms: Perm.all, id: { scheme: "world", id: "anyone" } }];
@@ -78,18 +78,6 @@ const optionsArb: fc.Arbitrary<StorageOptions> = fc.record({
   snapshotsRetained: fc.integer({ min: 1, max: 3 }),
 });
 
-function image(tree: DataTree): unknown {
-  return {
-    nodes: [...tree.paths()].map((path) => [path, tree.node(path), tree.childrenOf(path)]),
-    sessions: [...tree.sessions()],
-    ephemerals: [...tree.ephemeralsBySession()].map(([id, paths]) => [id, [...paths]]),
-    containers: [...tree.containerPaths()],
-    ttls: [...tree.ttlPaths()],
-    nodeCount: tree.nodeCount,
-    approximateDataSize: tree.approximateDataSize,
-    lastZxid: tree.lastZxid,
-  };
-}
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "maestro-recovery-"));
@@ -128,19 +116,19 @@ async function runHistory(dir: string, storageOptions: StorageOptions, steps: re
     if (step.kind === "writes") zxid = await write(opened, pending, step, zxid);
     else if (step.kind === "snapshot") await opened.storage.takeSnapshot(pending.tree);
     else {
-      const before = image(pending.tree);
+      const before = treeImage(pending.tree);
       await opened.storage.close();
       opened = await NodeStorage.open(dir, storageOptions);
-      assert.deepEqual(image(opened.tree), before);
+      assert.deepEqual(treeImage(opened.tree), before);
       pending = new PendingTree(opened.tree);
     }
   }
-  const final = image(pending.tree);
+  const final = treeImage(pending.tree);
   await opened.storage.close();
   const check = await checkDataDir(dir);
   assert.equal(check.ok, true, JSON.stringify(check.problems));
   const reopened = await NodeStorage.open(dir, storageOptions);
-  assert.deepEqual(image(reopened.tree), final);
+  assert.deepEqual(treeImage(reopened.tree), final);
   reopened.tree.checkInvariants();
   if (reopened.report.snapshotFile !== null) coverage.restartsFromSnapshot++;
   coverage.recordsReplayed += reopened.report.recordsReplayed;
@@ -204,10 +192,10 @@ test("noteApplied snapshots in the background; retention keeps snapshotsRetained
   assert.ok(segments.length < 400 * 100 / 4096, "old segments were deleted");
   assert.ok(segments[0]!.baseZxid <= oldestSnapshotZxid, "the oldest kept snapshot can still replay");
   assert.ok(segments.length === 1 || segments[1]!.baseZxid > oldestSnapshotZxid, "no segment older than needed");
-  const expected = image(opened.tree);
+  const expected = treeImage(opened.tree);
   await opened.storage.close();
   const reopened = await NodeStorage.open(dir, storageOptions);
-  assert.deepEqual(image(reopened.tree), expected);
+  assert.deepEqual(treeImage(reopened.tree), expected);
   assert.ok(reopened.report.recordsReplayed < 50);
   await reopened.storage.close();
 });
@@ -354,10 +342,10 @@ test("snapshotEveryLogBytes triggers a snapshot; a failed snapshot is warned abo
   await until(() => !opened.storage.stats.snapshotRunning);
   assert.equal((await readdir(dir)).filter((name) => name.startsWith("snapshot.") && !name.endsWith(".tmp")).length, 1);
   assert.ok(opened.storage.stats.lastSnapshot !== null);
-  const expected = image(opened.tree);
+  const expected = treeImage(opened.tree);
   await opened.storage.close();
   const reopened = await NodeStorage.open(dir);
-  assert.deepEqual(image(reopened.tree), expected);
+  assert.deepEqual(treeImage(reopened.tree), expected);
   assert.notEqual(reopened.report.snapshotFile, null);
   await reopened.storage.close();
 });

@@ -16,20 +16,8 @@ import { readSnapshot, writeSnapshot } from "../../src/storage/snapshot.js";
 import { NodeStorage } from "../../src/storage/storage.js";
 import { TreeInvariantError } from "../../src/tree/assert.js";
 import { DataTree, type TreeState } from "../../src/tree/data-tree.js";
-import { Harness, bytes, create, worldAcl } from "./tree-support.js";
+import { Harness, bytes, create, treeImage, worldAcl } from "./tree-support.js";
 
-function image(tree: DataTree): unknown {
-  return {
-    nodes: [...tree.paths()].map((path) => [path, tree.node(path), tree.childrenOf(path)]),
-    sessions: [...tree.sessions()],
-    ephemerals: [...tree.ephemeralsBySession()].map(([id, paths]) => [id, [...paths]]),
-    containers: [...tree.containerPaths()],
-    ttls: [...tree.ttlPaths()],
-    nodeCount: tree.nodeCount,
-    approximateDataSize: tree.approximateDataSize,
-    lastZxid: tree.lastZxid,
-  };
-}
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "maestro-snapshot-"));
@@ -60,19 +48,19 @@ function variedTree(): Harness {
 test("fromState(captureState()) rebuilds the same tree, indexes and sizes included", () => {
   for (const tree of [new DataTree(), variedTree().tree]) {
     const rebuilt = DataTree.fromState(tree.captureState());
-    assert.deepEqual(image(rebuilt), image(tree));
+    assert.deepEqual(treeImage(rebuilt), treeImage(tree));
     rebuilt.checkInvariants();
   }
 });
 
 test("a captured state is a point-in-time image: later writes do not reach it", () => {
   const harness = variedTree();
-  const before = image(harness.tree);
+  const before = treeImage(harness.tree);
   const state = harness.tree.captureState();
   harness.ok({ op: "setData", path: "/app/config", data: bytes("x=3"), version: 1 });
   harness.ok(create("/later"));
   harness.ok({ op: "closeSession", sessionId: 7n });
-  assert.deepEqual(image(DataTree.fromState(state)), before);
+  assert.deepEqual(treeImage(DataTree.fromState(state)), before);
 });
 
 test("fromState refuses a state that does not hold together", () => {
@@ -99,7 +87,7 @@ test("a snapshot file reads back as the same tree, across many chunks", async (t
   assert.ok(info.bytes > 3 * 256 * 1024, "several chunks");
   assert.equal(info.nodeCount, harness.tree.nodeCount);
   const loaded = await readSnapshot(nodeFileSystem, info.file, info.zxid);
-  assert.deepEqual(image(loaded.tree), image(harness.tree));
+  assert.deepEqual(treeImage(loaded.tree), treeImage(harness.tree));
   assert.deepEqual(loaded.info, info);
   assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith(".tmp")), []);
 });
@@ -167,7 +155,7 @@ test("recovery loads the newest snapshot and replays only the log after it", asy
   const dir = await tempDir(t);
   const expected = await history(dir, 30, [9, 19]);
   const { storage, tree, report } = await NodeStorage.open(dir);
-  assert.deepEqual(image(tree), image(expected));
+  assert.deepEqual(treeImage(tree), treeImage(expected));
   assert.equal(report.snapshotFile, (await snapshotFiles(dir)).at(-1));
   assert.equal(report.recordsReplayed, 10);
   assert.deepEqual(report.snapshotsSkipped, []);
@@ -183,7 +171,7 @@ test("a damaged newest snapshot falls back to an older one, loudly, when the log
   await writeFile(newest!, bytesOfNewest);
   const warnings: string[] = [];
   const { storage, tree, report } = await NodeStorage.open(dir, { warn: (message) => warnings.push(message) });
-  assert.deepEqual(image(tree), image(expected));
+  assert.deepEqual(treeImage(tree), treeImage(expected));
   assert.equal(report.snapshotFile, older);
   assert.equal(report.recordsReplayed, 20);
   assert.deepEqual(report.snapshotsSkipped.map((skipped) => skipped.file), [newest]);

@@ -5,21 +5,8 @@ import { TreeInvariantError } from "../../src/tree/assert.js";
 import { DataTree } from "../../src/tree/data-tree.js";
 import { ttlOwner } from "../../src/tree/node.js";
 import type { Stat, TreeEvent } from "../../src/tree/types.js";
-import { Harness, bytes, create, open } from "./tree-support.js";
+import { Harness, bytes, create, open, zeroStat } from "./tree-support.js";
 
-const zeroStat: Stat = {
-  czxid: 0n,
-  mzxid: 0n,
-  ctime: 0n,
-  mtime: 0n,
-  version: 0,
-  cversion: 0,
-  aversion: 0,
-  ephemeralOwner: 0n,
-  dataLength: 0,
-  numChildren: 0,
-  pzxid: 0n,
-};
 
 function statOf(tree: DataTree, path: string): Stat {
   const stat = tree.statOf(path);

@@ -4,7 +4,7 @@
 import { Perm } from "../../src/protocol/codes.js";
 import { DataTree } from "../../src/tree/data-tree.js";
 import { prepare } from "../../src/tree/prepare.js";
-import type { Acl, CreateKind, Id, PrepareOutcome, RequestContext, TreeEvent, TreeOptions, WriteRequest } from "../../src/tree/types.js";
+import type { Acl, CreateKind, Id, PrepareOutcome, RequestContext, Stat, TreeEvent, TreeOptions, WriteRequest } from "../../src/tree/types.js";
 import type { TreeView } from "../../src/tree/view.js";
 
 export const testOptions: TreeOptions = { ttlEnabled: true, dataBytesMax: 64, childrenMax: 8 };
@@ -86,3 +86,32 @@ export class Harness {
     this.sessionId = sessionId;
   }
 }
+
+/** Every observable part of a tree, for comparing two trees exactly. */
+export function treeImage(tree: DataTree): unknown {
+  return {
+    nodes: [...tree.paths()].map((path) => [path, tree.node(path), tree.childrenOf(path)]),
+    sessions: [...tree.sessions()],
+    ephemerals: [...tree.ephemeralsBySession()].map(([id, paths]) => [id, [...paths]]),
+    containers: [...tree.containerPaths()],
+    ttls: [...tree.ttlPaths()],
+    nodeCount: tree.nodeCount,
+    approximateDataSize: tree.approximateDataSize,
+    lastZxid: tree.lastZxid,
+  };
+}
+
+/** The Stat of a built-in node: every field zero. */
+export const zeroStat: Stat = {
+  czxid: 0n,
+  mzxid: 0n,
+  ctime: 0n,
+  mtime: 0n,
+  version: 0,
+  cversion: 0,
+  aversion: 0,
+  ephemeralOwner: 0n,
+  dataLength: 0,
+  numChildren: 0,
+  pzxid: 0n,
+};
