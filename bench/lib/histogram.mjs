@@ -53,6 +53,21 @@ export function latencySummary(histogram) {
     p90Ms: milliseconds(histogram.getValueAtPercentile(90)),
     p99Ms: milliseconds(histogram.getValueAtPercentile(99)),
     p999Ms: milliseconds(histogram.getValueAtPercentile(99.9)),
-    maxMs: milliseconds(histogram.maxValue),
+    // The max at the histogram's resolution (3 significant digits), as the
+    // percentiles are: a live histogram's maxValue is exact but a merged
+    // one's is its bucket's top, so merged and single runs would differ.
+    maxMs: milliseconds(histogram.getValueAtPercentile(100)),
   };
+}
+
+/**
+ * Records a closed-loop latency corrected for coordinated omission: when one
+ * operation took longer than the expected interval between operations, the
+ * operations that a steady client would have issued meanwhile (and that
+ * would have waited) are recorded too, at latency - interval, latency -
+ * 2·interval, ... (HdrHistogram's recordValueWithExpectedInterval).
+ */
+export function recordMillisecondsCorrected(histogram, milliseconds, expectedIntervalMilliseconds) {
+  const microseconds = Math.min(latencyMicrosecondsMax, Math.max(1, Math.round(milliseconds * 1000)));
+  histogram.recordValueWithExpectedInterval(microseconds, Math.max(1, Math.round(expectedIntervalMilliseconds * 1000)));
 }
