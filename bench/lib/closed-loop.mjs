@@ -15,8 +15,8 @@ const goLeadMs = 50;
 const resultGraceMs = 60_000;
 const epochMs = () => performance.timeOrigin + performance.now();
 
-function startWorker(workerData) {
-  const worker = new Worker(workerUrl, { workerData });
+function startWorker(workerData, url = workerUrl, onProgress = () => {}) {
+  const worker = new Worker(url, { workerData });
   const messages = [];
   const waiters = [];
   let failure = null;
@@ -28,6 +28,7 @@ function startWorker(workerData) {
     }
   };
   worker.on("message", (message) => {
+    if (message.type === "progress") return onProgress(message);
     if (message.type === "error") failure = new Error(`generator thread failed: ${message.message}`);
     else messages.push(message);
     deliver();
@@ -64,6 +65,13 @@ function windowMs(results, schedule) {
   return Math.max(1, last - schedule.measureFromEpochMs);
 }
 
+/** Element-wise sum of per-second counts from the threads. */
+function sumSeries(series) {
+  const sum = [];
+  for (const counts of series) counts.forEach((count, second) => (sum[second] = (sum[second] ?? 0) + count));
+  return Array.from(sum, (count) => count ?? 0);
+}
+
 function mergeResults(results, schedule) {
   const all = mergeHistograms(results.map((result) => result.all));
   const types = new Set(results.flatMap((result) => Object.keys(result.byType)));
@@ -71,6 +79,11 @@ function mergeResults(results, schedule) {
   for (const type of types) {
     const merged = mergeHistograms(results.map((result) => result.byType[type]).filter((encoded) => encoded !== undefined));
     byType[type] = { ...latencySummary(merged), histogram: encodeHistogram(merged) };
+  }
+  const byRegion = {};
+  for (const region of new Set(results.flatMap((result) => Object.keys(result.byRegion ?? {})))) {
+    const merged = mergeHistograms(results.map((result) => result.byRegion[region]).filter((encoded) => encoded !== undefined));
+    byRegion[region] = { ...latencySummary(merged), histogram: encodeHistogram(merged) };
   }
   const errors = {};
   for (const result of results) for (const [key, count] of Object.entries(result.errors)) errors[key] = (errors[key] ?? 0) + count;
@@ -81,13 +94,17 @@ function mergeResults(results, schedule) {
     latency: latencySummary(all),
     histogram: encodeHistogram(all),
     byType,
+    byRegion,
+    perSecond: sumSeries(results.map((result) => result.perSecond ?? [])),
+    errorsPerSecond: sumSeries(results.map((result) => result.errorsPerSecond ?? [])),
     errors,
     warmupOperations: results.reduce((sum, result) => sum + result.warmupOperations, 0),
   };
 }
 
 /**
- * Runs the closed loop and resolves with throughput, merged latency
+ * Runs the closed loop (or whatever workerModule runs: bench/lib/mix-worker.mjs
+ * also does open loops) and resolves with throughput, merged latency
  * summaries (overall and per operation type), encoded histograms and error
  * counts. onMeasureStart/onMeasureEnd are called at the edges of the
  * recorded window (for CPU samples). Everything is bounded: set-up by
@@ -105,15 +122,28 @@ export async function runClosedLoop({
   sessionTimeoutMs = 30_000,
   onMeasureStart = () => {},
   onMeasureEnd = () => {},
+  workerModule = workerUrl,
+  onProgress = () => {},
 }) {
-  const threads = clientIndexesByWorker(clients, workers).map((clientIndexes) =>
-    startWorker({ connectionString, clientIndexes, workloadName, workloadOptions, sessionTimeoutMs }),
+  // onProgress gets the sum of the threads' latest { completed, failed }.
+  const latest = new Map();
+  const threads = clientIndexesByWorker(clients, workers).map((clientIndexes, index) =>
+    startWorker({ connectionString, clientIndexes, clientsTotal: clients, workloadName, workloadOptions, sessionTimeoutMs }, workerModule, (message) => {
+      latest.set(index, message);
+      let completed = 0;
+      let failed = 0;
+      for (const counts of latest.values()) {
+        completed += counts.completed;
+        failed += counts.failed;
+      }
+      onProgress({ completed, failed });
+    }),
   );
   const timers = [];
   try {
     await Promise.all(threads.map((thread) => thread.next(setUpTimeoutMs, "ready")));
     const goEpochMs = epochMs() + goLeadMs;
-    const schedule = { measureFromEpochMs: goEpochMs + warmupMs, endAtEpochMs: goEpochMs + warmupMs + durationMs, operationsPerClientMax };
+    const schedule = { goEpochMs, measureFromEpochMs: goEpochMs + warmupMs, endAtEpochMs: goEpochMs + warmupMs + durationMs, operationsPerClientMax };
     timers.push(setTimeout(onMeasureStart, schedule.measureFromEpochMs - epochMs()));
     timers.push(setTimeout(onMeasureEnd, schedule.endAtEpochMs - epochMs()));
     for (const thread of threads) thread.worker.postMessage(schedule);

@@ -51,3 +51,50 @@ export function errorName(error) {
   if (typeof error?.name === "string" && typeof error?.code === "number") return `${error.name}(${error.code})`;
   return error?.message ?? String(error);
 }
+
+export const createModes = Object.freeze({
+  persistent: zookeeperClient.CreateMode.PERSISTENT,
+  ephemeral: zookeeperClient.CreateMode.EPHEMERAL,
+  persistentSequential: zookeeperClient.CreateMode.PERSISTENT_SEQUENTIAL,
+  ephemeralSequential: zookeeperClient.CreateMode.EPHEMERAL_SEQUENTIAL,
+});
+
+export function getData(client, path, watcher) {
+  return new Promise((resolve, reject) => {
+    const callback = (error, data) => (error ? reject(error) : resolve(data));
+    if (watcher === undefined) client.getData(path, callback);
+    else client.getData(path, watcher, callback);
+  });
+}
+
+/** Resolves with the stat, or null when the node does not exist. */
+export function exists(client, path, watcher) {
+  return new Promise((resolve, reject) => {
+    const callback = (error, stat) => (error ? reject(error) : resolve(stat ?? null));
+    if (watcher === undefined) client.exists(path, callback);
+    else client.exists(path, watcher, callback);
+  });
+}
+
+export function getChildren(client, path) {
+  return new Promise((resolve, reject) => {
+    client.getChildren(path, (error, children) => (error ? reject(error) : resolve(children)));
+  });
+}
+
+export function remove(client, path, version = -1) {
+  return new Promise((resolve, reject) => {
+    client.remove(path, version, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/** A multi of setData(setPath) and create(createPath), all or nothing. */
+export function setAndCreate(client, setPath, createPath, data) {
+  return new Promise((resolve, reject) => {
+    client
+      .transaction()
+      .setData(setPath, data, -1)
+      .create(createPath, data, zookeeperClient.ACL.OPEN_ACL_UNSAFE, persistentMode)
+      .commit((error, results) => (error ? reject(error) : resolve(results)));
+  });
+}
