@@ -31,7 +31,7 @@ import { keyCountMax, setUpKeySpace } from "../bench/lib/mix-workload.mjs";
 import { machineInfo } from "../bench/lib/process-stats.mjs";
 import { parseDistribution } from "../dist/src/bench/distributions.js";
 import { parseMix } from "../dist/src/bench/mix.js";
-import { chartPercentiles, latencyTable, ratios, ratioTable, reportHtml } from "../dist/src/bench/report.js";
+import { chartPercentiles, latencyTable, ratios, ratioTable, regionTable, reportHtml } from "../dist/src/bench/report.js";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const workerModule = new URL("../bench/lib/mix-worker.mjs", import.meta.url);
@@ -247,6 +247,8 @@ async function main(argv) {
   }
   const table = latencyTable(runs);
   console.log(`\n${table}`);
+  const regions = regionTable(runs);
+  if (regions !== null) console.log(`\nper region (session i is in region i mod ${options.regions})\n${regions}`);
   const comparison = ratios(runs, "maestro", "zookeeper");
   if (comparison.length > 0) console.log(`\nMaestro / ZooKeeper (medians over rounds; throughput > 1 and latency < 1 favour Maestro)\n${ratioTable(comparison, "maestro", "zookeeper")}`);
   for (const run of runs) if (Object.keys(run.errors).length > 0) console.log(`${run.label} errors: ${JSON.stringify(run.errors)}`);
@@ -262,7 +264,7 @@ async function main(argv) {
     ratios: comparison,
   };
   writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(paths.html, reportHtml({ title: "Maestro bench", command, table, runs }));
+  writeFileSync(paths.html, reportHtml({ title: "Maestro bench", command, table: regions === null ? table : `${table}\n\n${regions}`, runs }));
   console.log(`\nresult: ${relative(process.cwd(), paths.json)}\nchart:  ${relative(process.cwd(), paths.html)}`);
   clearTimeout(timeout);
 }

@@ -52,6 +52,18 @@ export function latencyTable(runs: readonly RunForReport[]): string {
   return formatTable(rows);
 }
 
+/** One row per run and region, when the sessions were spread over more than one region. */
+export function regionTable(runs: ReadonlyArray<RunForReport & { readonly byRegion?: Readonly<Record<string, LatencySummary>> }>): string | null {
+  if (!runs.some((run) => Object.keys(run.byRegion ?? {}).length > 1)) return null;
+  const rows: string[][] = [["run", "region", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"]];
+  for (const run of runs) {
+    for (const [region, summary] of Object.entries(run.byRegion ?? {}).sort(([a], [b]) => Number(a) - Number(b))) {
+      rows.push([run.label, region, String(summary.count), ...[summary.p50Ms, summary.p90Ms, summary.p99Ms, summary.p999Ms, summary.maxMs].map(milliseconds)]);
+    }
+  }
+  return formatTable(rows);
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { seededRandom } from "../../src/bench/distributions.js";
 import { chooseOperation, parseMix } from "../../src/bench/mix.js";
-import { escapeXml, latencyTable, lineChartSvg, ninesOf, percentileScale, ratios, reportHtml, type RunForReport } from "../../src/bench/report.js";
+import { escapeXml, latencyTable, lineChartSvg, ninesOf, percentileScale, ratios, regionTable, reportHtml, type RunForReport } from "../../src/bench/report.js";
 
 test("mix: operations are drawn in proportion to their weights", () => {
   const mix = parseMix("getData:70,setData:20,lock:10");
@@ -61,4 +61,10 @@ test("charts: the percentile axis counts nines; points stay inside the plot", ()
   const svg = lineChartSvg({ title: "x", xLabel: "p", yLabel: "ms", xScale: percentileScale(), yLog: true, series: [{ name: "a", points: [[0, 0.1], [100, 1000]] }] });
   const coordinates = [...svg.matchAll(/points="([^"]*)"/g)].flatMap((match) => match[1]!.split(" ").map((pair) => pair.split(",").map(Number)));
   for (const [x, y] of coordinates) assert.ok(x! >= 64 && x! <= 640 - 150 && y! >= 30 && y! <= 320 - 44, `${x},${y}`);
+});
+
+test("report: a region table only when there was more than one region", () => {
+  assert.equal(regionTable([run("maestro", 1, 1, 1)]), null);
+  const table = regionTable([{ ...run("maestro", 1, 1, 1), byRegion: { "1": summary(2, 3), "0": summary(1, 2) } }]);
+  assert.deepEqual(table?.split("\n").map((line) => line.split(/\s+/)[1]), ["region", "0", "1"]);
 });
