@@ -49,6 +49,7 @@ class DelayedDirection {
   ) {
     source.on("data", (chunk: Buffer) => this.push(chunk));
     source.on("end", () => this.push(undefined));
+    sink.on("drain", () => this.updateFlow());
   }
 
   /** Re-reads the partition state: stall, or resend what was held and carry on. */
@@ -120,7 +121,12 @@ class DelayedDirection {
 
   private updateFlow(): void {
     if (this.source.destroyed) return;
-    const reading = !this.model.isBlocked(this.from, this.to) && this.queuedBytes < directionQueuedBytesMax;
+    // Reading stops while the direction is blocked, while too much waits in
+    // the queue, and while the receiver is not taking what was delivered.
+    const reading =
+      !this.model.isBlocked(this.from, this.to) &&
+      this.queuedBytes < directionQueuedBytesMax &&
+      this.sink.writableLength < directionQueuedBytesMax;
     if (reading && this.source.isPaused()) this.source.resume();
     if (!reading && !this.source.isPaused()) this.source.pause();
   }

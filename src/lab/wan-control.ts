@@ -3,6 +3,7 @@
 //   POST /partition {a, b, oneWay?}          block a->b (and b->a unless oneWay)
 //   POST /heal      {a?, b?, oneWay?}        heal all, all of a, or a<->b (a->b if oneWay)
 //   POST /latency   {a, b, ms, jitterMs?, oneWay?}   set the one-way delay
+//   POST /bandwidth {a, b, bytesPerSecond, oneWay?}  cap a direction (null lifts the cap)
 // Every answer is JSON: the state after the change, or {error, code} with
 // status 400 (bad request), 404 (no such route) or 413 (body too large).
 
@@ -19,6 +20,7 @@ export interface WanControlTarget {
   partition(a: string, b: string, oneWay?: boolean): void;
   heal(a?: string, b?: string, oneWay?: boolean): void;
   setLatency(a: string, b: string, oneWayMs: number, options?: { jitterMs?: number; oneWay?: boolean }): void;
+  setBandwidth(a: string, b: string, bytesPerSecond: number | undefined, oneWay?: boolean): void;
 }
 
 export interface ControlServer {
@@ -69,6 +71,10 @@ const routes: Record<string, ((target: WanControlTarget, body: Body) => void) | 
       oneWay: optionalBoolean(body, "oneWay"),
       ...(jitterMs === undefined ? {} : { jitterMs }),
     });
+  },
+  "POST /bandwidth": (target, body) => {
+    const bytesPerSecond = body.bytesPerSecond === null ? undefined : requiredNumber(body, "bytesPerSecond");
+    target.setBandwidth(requiredString(body, "a"), requiredString(body, "b"), bytesPerSecond, optionalBoolean(body, "oneWay"));
   },
 };
 

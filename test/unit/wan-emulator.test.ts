@@ -166,6 +166,21 @@ describe("WAN emulator proxies", { timeout: 20_000 }, () => {
     }
   });
 
+  it("serializes bytes through a bandwidth cap", { timeout: testTimeoutMs }, async () => {
+    // 1,000 bytes at 10,000 B/s spend 100 ms on the wire east->west; the
+    // echo back is uncapped.
+    emulator.setBandwidth("east", "west", 10_000, true);
+    try {
+      const socket = await client();
+      const payload = "b".repeat(1000);
+      const elapsedMs = await roundTripMs(socket, payload);
+      const expectedMs = 2 * oneWayMs + 100;
+      assert.ok(elapsedMs >= expectedMs && elapsedMs <= expectedMs + toleranceMs, `round trip ${elapsedMs.toFixed(1)} ms`);
+    } finally {
+      emulator.setBandwidth("east", "west", undefined, true);
+    }
+  });
+
   it("passes no bytes across a partition and delivers them once healed", { timeout: testTimeoutMs }, async () => {
     const socket = await client();
     await roundTripMs(socket, "before");
@@ -261,6 +276,11 @@ describe("WAN emulator control API", { timeout: 20_000 }, () => {
       const latency = await post("/latency", { a: "eu-west", b: "ap-south", ms: 12 });
       const links = (latency.json as State).links;
       assert.equal(links.find((link) => link.from === "ap-south" && link.to === "eu-west")?.oneWayMs, 12);
+
+      const capped = await post("/bandwidth", { a: "us-east", b: "eu-west", bytesPerSecond: 5000, oneWay: true });
+      const cappedLinks = (capped.json as { links: Array<{ from: string; to: string; bandwidthBytesPerSecond: number | null }> }).links;
+      assert.equal(cappedLinks.find((link) => link.from === "us-east" && link.to === "eu-west")?.bandwidthBytesPerSecond, 5000);
+      assert.equal(cappedLinks.find((link) => link.from === "eu-west" && link.to === "us-east")?.bandwidthBytesPerSecond, null);
 
       const healed = await post("/heal", {});
       assert.deepEqual((healed.json as State).partitions, []);
