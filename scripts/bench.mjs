@@ -39,6 +39,7 @@ const sessionsMax = 1024;
 const serverReadyTimeoutMs = 60_000;
 
 const usage = `usage: npm run bench -- (--target HOST:PORT | --maestro | --zookeeper | --compare) [options]
+  --target A[,B...]     running servers: region r's sessions use address r mod count
   --sessions N          client sessions (default 8)
   --workers N|auto      generator threads (auto: one per core, at most one per session)
   --duration-s S        recorded seconds per run (default 10)
@@ -106,7 +107,7 @@ function parseOptions(argv) {
   if (values.maestro || values.compare) targets.push("maestro");
   if (values.zookeeper || values.compare) targets.push("zookeeper");
   if (values.target !== undefined) {
-    if (!/^[^:\s]+:\d+$/.test(values.target)) throw new Error(`--target must be HOST:PORT, got ${values.target}`);
+    for (const address of values.target.split(",")) if (!/^[^:\s]+:\d+$/.test(address)) throw new Error(`--target must be HOST:PORT[,HOST:PORT...], got ${values.target}`);
     targets.push("target");
   }
   if (!values.help && targets.length === 0) throw new Error("say what to measure: --target HOST:PORT, --maestro, --zookeeper or --compare");
@@ -115,7 +116,8 @@ function parseOptions(argv) {
   return {
     help: values.help,
     targets,
-    targetAddress: values.target,
+    // Region r's sessions talk to address r mod count (the lab's per-region servers).
+    targetAddresses: values.target?.split(",") ?? [],
     sessions: number("sessions", 1, sessionsMax),
     workers: values.workers === "auto" ? "auto" : number("workers", 1, 64),
     durationMs: number("duration-s", 0.1, 3600, false) * 1000,
@@ -182,8 +184,11 @@ function distributionOf(encoded) {
 async function measure(run, options) {
   const server = await startServer(run.target, options);
   try {
-    const connectionString = server === null ? options.targetAddress : `${server.host}:${server.port}`;
-    await setUpKeySpace({ connectionString, root: options.root, keyCount: options.keys, lockCount: options.locks, valueBytes: options.valueBytes });
+    const addresses = server === null ? options.targetAddresses : [`${server.host}:${server.port}`];
+    const connectionString = addresses[0];
+    for (const address of new Set(addresses)) {
+      await setUpKeySpace({ connectionString: address, root: options.root, keyCount: options.keys, lockCount: options.locks, valueBytes: options.valueBytes });
+    }
     const progress = progressLine(run, options);
     const result = await runClosedLoop({
       connectionString,
@@ -204,13 +209,14 @@ async function measure(run, options) {
         valueBytes: options.valueBytes,
         seed: options.seed,
         ratePerSecond: options.ratePerSecond,
+        regionAddresses: addresses,
         runId: `${Date.now().toString(36)}${run.round}`,
       },
       onProgress: progress.update,
     });
     progress.done();
     for (const summary of Object.values(result.byType)) summary.distribution = distributionOf(summary.histogram);
-    return { ...run, connectionString, serverPid: server?.pid ?? null, ...result };
+    return { ...run, addresses, serverPid: server?.pid ?? null, ...result };
   } finally {
     if (server !== null) await server.stop();
   }

@@ -145,7 +145,10 @@ async function openLoop(state, schedule, recording, ratePerSecond) {
 
 async function run() {
   const { connectionString, clientIndexes, sessionTimeoutMs, workloadOptions } = workerData;
-  const clients = await Promise.all(clientIndexes.map(() => connect(connectionString, { sessionTimeoutMs })));
+  // Region r's sessions talk to regionAddresses[r mod count] when given.
+  const addresses = workloadOptions.regionAddresses ?? [];
+  const addressOf = (clientIndex) => addresses[(clientIndex % workloadOptions.regionCount) % addresses.length] ?? connectionString;
+  const clients = await Promise.all(clientIndexes.map((clientIndex) => connect(addressOf(clientIndex), { sessionTimeoutMs })));
   let progress;
   try {
     const states = clients.map((client, i) => clientState(client, clientIndexes[i], workloadOptions));
