@@ -52,6 +52,8 @@ export interface LabStartOptions {
   readyTimeoutMs?: number;
   /** ZooKeeper tickTime (ms); default 1000. */
   tickTimeMs?: number;
+  /** Fresh starts of a ZooKeeper deployment before giving up; default 3. Each is bounded by readyTimeoutMs. */
+  startAttempts?: number;
 }
 
 export class Lab {
@@ -66,7 +68,28 @@ export class Lab {
     private readonly ownsDirectory: boolean,
   ) {}
 
+  /**
+   * Starts the lab; a ZooKeeper deployment whose election does not settle
+   * within readyTimeoutMs is stopped and started afresh, up to
+   * startAttempts times in all (Debian's ZooKeeper 3.8 sometimes leaves a
+   * peer LOOKING for a minute when election connections cross slow links:
+   * its notification back-off grows to 60 s).
+   */
   static async start(topology: LabTopology, options: LabStartOptions = {}): Promise<Lab> {
+    const attempts = topology.deployment === "maestro" ? 1 : (options.startAttempts ?? 3);
+    for (let attempt = 1; ; attempt += 1) {
+      const directory = options.directory === undefined ? undefined : join(options.directory, `attempt-${attempt}`);
+      try {
+        return await Lab.startOnce(topology, { ...options, directory });
+      } catch (error) {
+        const notReady = error instanceof WanError && error.code === "ERR_LAB_NOT_READY";
+        if (!notReady || attempt >= attempts) throw error;
+        process.stderr.write(`lab: attempt ${attempt} of ${attempts} did not settle, starting afresh\n`);
+      }
+    }
+  }
+
+  private static async startOnce(topology: LabTopology, options: LabStartOptions): Promise<Lab> {
     const ownsDirectory = options.directory === undefined;
     const directory = resolve(options.directory ?? mkdtempSync(join(tmpdir(), "maestro-lab-")));
     mkdirSync(directory, { recursive: true });

@@ -62,7 +62,7 @@ test(
   async () => {
     // Shorter one-way delays than the default matrix keep the election quick; the paths are the same.
     const topology = parseLabTopology({ deployment: "zk-ensemble", regions: ["a", "b", "c"], roundTripMs: { a: { b: 20, c: 40 }, b: { c: 30 } } });
-    const lab = await Lab.start(topology, { readyTimeoutMs: 40_000, tickTimeMs: 500 });
+    const lab = await Lab.start(topology, { readyTimeoutMs: 20_000, startAttempts: 2, tickTimeMs: 500 });
     try {
       const modes = lab.servers.map((server) => server.mode).sort();
       assert.deepEqual(modes, ["follower", "follower", "leader"]);
