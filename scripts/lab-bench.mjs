@@ -24,12 +24,21 @@ if (topologyPath === undefined) {
 const topology = parseLabTopology(JSON.parse(readFileSync(topologyPath, "utf8")));
 const lab = await Lab.start(topology, { readyTimeoutMs: 30_000, startAttempts: 3 });
 let code = 1;
+let bench;
+// A signal would end Node without its 'exit' hooks; stop the bench and the lab first.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    bench?.kill("SIGKILL");
+    void lab.stop().then(() => process.exit(130));
+  });
+}
 try {
   process.stdout.write(`lab ${topology.deployment}: ${lab.servers.map((s) => `${s.region}=${s.mode}@${s.clientPort}`).join(" ")}\n`);
   for (const note of lab.notes()) process.stdout.write(`note: ${note}\n`);
   const args = [join(root, "scripts", "bench.mjs"), "--target", lab.clientAddresses().join(","), "--regions", String(topology.regions.length), ...benchArgs];
   code = await new Promise((resolvePromise) => {
     const child = spawn(process.execPath, args, { stdio: "inherit" });
+    bench = child;
     const timer = setTimeout(() => child.kill("SIGKILL"), benchTimeoutMs);
     child.once("exit", (exitCode) => {
       clearTimeout(timer);
