@@ -4,7 +4,7 @@
 
 import { hostname, platform, arch, release, userInfo, homedir } from "node:os";
 import { getHeapStatistics } from "node:v8";
-import { fourLetterWordNames } from "./config.js";
+import { fourLetterWordNames, sessionTimeoutBounds } from "./config.js";
 import type { ClientConnection } from "./connection.js";
 import type { MaestroServer } from "./server.js";
 
@@ -72,17 +72,6 @@ function hex(value: bigint): string {
   return `0x${BigInt.asUintN(64, value).toString(16)}`;
 }
 
-function latencies(server: MaestroServer): { min: number; avg: number; max: number; received: number; sent: number } {
-  const stats = server.stats;
-  return {
-    min: stats.latencyMinMs,
-    avg: stats.latencyAverageMs,
-    max: stats.latencyMaxMs,
-    received: stats.packetsReceived,
-    sent: stats.packetsSent,
-  };
-}
-
 function outstanding(server: MaestroServer): number {
   return server.pipeline.inFlightCount;
 }
@@ -94,11 +83,11 @@ function statText(server: MaestroServer, self: ClientConnection | null): string 
     for (const connection of server.connections.values()) lines.push(connectionLine(connection, true));
     lines.push("");
   }
-  const l = latencies(server);
+  const stats = server.stats;
   lines.push(
-    `Latency min/avg/max: ${l.min}/${javaDouble(l.avg)}/${l.max}`,
-    `Received: ${l.received}`,
-    `Sent: ${l.sent}`,
+    `Latency min/avg/max: ${stats.latencyMinMs}/${javaDouble(stats.latencyAverageMs)}/${stats.latencyMaxMs}`,
+    `Received: ${stats.packetsReceived}`,
+    `Sent: ${stats.packetsSent}`,
     `Connections: ${server.connections.size}`,
     `Outstanding: ${outstanding(server)}`,
     `Zxid: ${hex(server.pipeline.lastAppliedZxid)}`,
@@ -149,15 +138,15 @@ function resetConnection(connection: ClientConnection): void {
 }
 
 function monitorText(server: MaestroServer): string {
-  const l = latencies(server);
+  const stats = server.stats;
   const rows: Array<[string, string | number]> = [
     ["zk_version", fullVersion],
     ["zk_server_state", "standalone"],
-    ["zk_avg_latency", javaDouble(l.avg)],
-    ["zk_max_latency", l.max],
-    ["zk_min_latency", l.min],
-    ["zk_packets_received", l.received],
-    ["zk_packets_sent", l.sent],
+    ["zk_avg_latency", javaDouble(stats.latencyAverageMs)],
+    ["zk_max_latency", stats.latencyMaxMs],
+    ["zk_min_latency", stats.latencyMinMs],
+    ["zk_packets_received", stats.packetsReceived],
+    ["zk_packets_sent", stats.packetsSent],
     ["zk_num_alive_connections", server.connections.size],
     ["zk_outstanding_requests", outstanding(server)],
     ["zk_znode_count", nodeCountAsZooKeeper(server)],
@@ -175,7 +164,7 @@ function monitorText(server: MaestroServer): string {
 
 function confText(server: MaestroServer): string {
   const config = server.config;
-  const bounds = { min: config.minSessionTimeoutMs || 2 * config.tickTimeMs, max: config.maxSessionTimeoutMs || 20 * config.tickTimeMs };
+  const bounds = sessionTimeoutBounds(config);
   const rows = [
     `clientPort=${config.port}`,
     "secureClientPort=-1",

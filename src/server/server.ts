@@ -198,7 +198,7 @@ export class MaestroServer implements ConnectionHost {
     const outcome = await this.pipeline.submit({ op: "createSession", sessionId, timeoutMs }, 0n, []);
     if (!outcome.ok || connection.state !== "handshake") {
       this.sessions.remove(sessionId);
-      if (outcome.ok) void this.#closeSession(sessionId);
+      if (outcome.ok) void this.closeSession(sessionId);
       connection.close("session not created");
       return;
     }
@@ -249,7 +249,7 @@ export class MaestroServer implements ConnectionHost {
   }
 
   /** Closes a session through the log: its ephemerals go in the same delta. */
-  #closeSession(sessionId: bigint): Promise<void> {
+  closeSession(sessionId: bigint): Promise<void> {
     const entry = this.sessions.get(sessionId);
     if (entry !== undefined) entry.closing = true;
     return this.pipeline.submit({ op: "closeSession", sessionId }, 0n, []).then(
@@ -261,16 +261,12 @@ export class MaestroServer implements ConnectionHost {
     );
   }
 
-  closeSession(sessionId: bigint): Promise<void> {
-    return this.#closeSession(sessionId);
-  }
-
   #expireSessions(): void {
     for (const entry of this.sessions.expired(performance.now())) {
       this.logger.info({ session: entry.id.toString(16), timeoutMs: entry.timeoutMs }, "session expired");
       const connection = entry.connectionId === null ? undefined : this.connections.get(entry.connectionId);
       connection?.destroy();
-      void this.#closeSession(entry.id);
+      void this.closeSession(entry.id);
     }
   }
 
