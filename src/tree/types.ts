@@ -50,7 +50,11 @@ export type WriteRequest =
   | { op: "deleteContainer"; path: string }
   | { op: "createSession"; sessionId: bigint; timeoutMs: number }
   /** Close or expiry: deletes the session's ephemerals in the same delta. */
-  | { op: "closeSession"; sessionId: bigint };
+  | { op: "closeSession"; sessionId: bigint }
+  /** Multi-region close: the owner of some units deletes, of `paths`, those
+   *  still ephemerals of the session (missing ones are skipped), without
+   *  closing the session, which lives in another region. */
+  | { op: "deleteEphemerals"; sessionId: bigint; paths: readonly string[] };
 
 export type DeltaOp =
   /** czxid = mzxid = pzxid = delta.zxid, ctime = mtime = delta.timeMs; versions 0.
@@ -70,6 +74,43 @@ export interface Delta {
   /** Session that issued the request (0n for internal requests). */
   sessionId: bigint;
   ops: DeltaOp[];
+  /** Multi-region bookkeeping (absent on a single node): which region
+   *  committed the delta and where the global stream put it. Applying a
+   *  stamped delta advances the tree's ReplicationCursor, so the cursor is
+   *  always exactly as durable as the data. */
+  stamp?: ReplicationStamp;
+}
+
+/** One row of the lease table: the unit's owner region and its epoch. */
+export interface LeaseRecord {
+  unit: string;
+  owner: string;
+  epoch: number;
+}
+
+/**
+ * Where a delta sits in the multi-region order (design sections 3 and 4).
+ * origin/shipSeq name it uniquely: each region numbers the deltas it commits
+ * as an owner 1, 2, 3, ... A delta received from the global stream also
+ * carries its stream position; a region's own delta carries 0n until the
+ * stream echoes it back. A lease event (grant, transfer) is a stamped delta
+ * with no ops and the changed lease rows.
+ */
+export interface ReplicationStamp {
+  origin: string;
+  shipSeq: bigint;
+  streamPos: bigint;
+  leases: readonly LeaseRecord[];
+}
+
+/** What a tree has applied of the multi-region order: persisted with it. */
+export interface ReplicationCursor {
+  /** Highest stream position applied (0n: none). */
+  streamPos: bigint;
+  /** Per origin region, the highest shipSeq applied. */
+  applied: ReadonlyMap<string, bigint>;
+  /** Lease rows recorded so far (units never recorded have their configured default owner, epoch 0). */
+  leases: ReadonlyMap<string, LeaseRecord>;
 }
 
 export type OpResult =
@@ -81,7 +122,8 @@ export type OpResult =
   | { op: "multi"; results: MultiOpResult[] }
   | { op: "deleteContainer" }
   | { op: "createSession" }
-  | { op: "closeSession" };
+  | { op: "closeSession" }
+  | { op: "deleteEphemerals" };
 
 /** One entry of a multi's answer: a result, or an error code (0 before the
  *  failing op, the failing op's code, -2 RuntimeInconsistency after it). */
