@@ -4,10 +4,12 @@
 import { Command, InvalidArgumentError } from "commander";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { applyOverrides, ConfigError, defaultConfig, readConfigFile, parseFourLetterWords } from "../server/config.js";
+import { ConfigError, parseFourLetterWords, type ServerConfig } from "../server/config.js";
+import { loadNodeConfig, parseHostPort, type NodeConfig } from "../server/cluster-config.js";
 import { MaestroServer } from "../server/server.js";
 import { NodeStorage, checkDataDir, StorageError } from "../storage/index.js";
 import { formatCheckReport } from "./check-data.js";
+import { fetchLeaseStatusText, formatLeaseTable, LeasesError, parseLeaseStatus } from "./leases.js";
 import { createLogger } from "../util/logger.js";
 
 function integer(name: string): (value: string) => number {
@@ -22,6 +24,7 @@ interface StartOptions {
   host?: string;
   dataDir?: string;
   config?: string;
+  node?: string;
   tickTime?: number;
   minSessionTimeout?: number;
   maxSessionTimeout?: number;
@@ -56,11 +59,9 @@ function overridesFrom(options: StartOptions): Record<string, unknown> {
   };
 }
 
-async function start(options: StartOptions): Promise<void> {
-  let config = defaultConfig();
+function loadOrExit(options: StartOptions): NodeConfig {
   try {
-    if (options.config !== undefined) config = applyOverrides(config, readConfigFile(options.config));
-    config = applyOverrides(config, overridesFrom(options));
+    return loadNodeConfig(options.config, { node: options.node, overrides: overridesFrom(options) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`maestro: ${error.message}\n`);
@@ -68,6 +69,21 @@ async function start(options: StartOptions): Promise<void> {
     }
     throw error;
   }
+}
+
+async function start(options: StartOptions): Promise<void> {
+  const node = loadOrExit(options);
+  if (node.cluster !== null) {
+    // The server takes no cluster settings yet: refuse rather than run a lone
+    // node that would diverge from its regions.
+    const { nodeId, region } = node.cluster.settings;
+    process.stderr.write(`maestro: node ${nodeId} of region ${region}: multi-region start is not wired into the server yet\n`);
+    process.exit(2);
+  }
+  await startSingle(node.server, options);
+}
+
+async function startSingle(config: ServerConfig, options: StartOptions): Promise<void> {
   const logger = createLogger(config.logLevel, options.logJson === true ? { pretty: false } : {});
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -114,6 +130,7 @@ program
   .option("--host <address>", "address to listen on")
   .option("--data-dir <dir>", "data directory")
   .option("--config <file>", "JSON configuration file")
+  .option("--node <id>", "which node of the configuration's cluster.regions this is (overrides cluster.node)")
   .option("--tick-time <ms>", "tick time in milliseconds (session timeouts are 2 to 20 ticks)", integer("--tick-time"))
   .option("--min-session-timeout <ms>", "smallest negotiated session timeout", integer("--min-session-timeout"))
   .option("--max-session-timeout <ms>", "largest negotiated session timeout", integer("--max-session-timeout"))
@@ -152,6 +169,25 @@ program
     const report = await checkDataDir(resolve(options.dataDir));
     process.stdout.write(options.json === true ? JSON.stringify(jsonSafe(report), null, 2) + "\n" : formatCheckReport(report));
     process.exit(report.ok ? 0 : report.startable ? 1 : 3);
+  });
+
+program
+  .command("leases")
+  .description("print the lease units a node knows of: owner region, epoch, durability, state, writes by origin")
+  .option("--server <host:port>", "a node's client address", "127.0.0.1:2181")
+  .option("--json", "print the node's answer as JSON")
+  .action(async (options: { server: string; json?: boolean }) => {
+    try {
+      const { host, port } = parseHostPort("--server", options.server);
+      const answer = await fetchLeaseStatusText(host, port);
+      // Checked either way; --json then prints the node's own text, fields this version does not know included.
+      const report = parseLeaseStatus(answer);
+      process.stdout.write(options.json === true ? answer.trimEnd() + "\n" : formatLeaseTable(report));
+    } catch (error) {
+      if (!(error instanceof LeasesError || error instanceof ConfigError)) throw error;
+      process.stderr.write(`maestro: ${error.message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    }
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -111,6 +111,8 @@ const kinds: { [K in keyof ServerConfig]: Kind } = {
 export const fourLetterWordNames = [
   "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk",
   "srst", "srvr", "stat", "wchc", "wchp", "wchs", "mntr", "isro", "hash",
+  // Maestro's own: the multi-region lease table as this node sees it (maestro leases).
+  "leas",
 ] as const;
 
 /** Parses "ruok, srvr" or "*" into a list; unknown words are an error. */

@@ -7,11 +7,19 @@ import { getHeapStatistics } from "node:v8";
 import { fourLetterWordNames, sessionTimeoutBounds } from "./config.js";
 import type { ClientConnection } from "./connection.js";
 import type { MaestroServer } from "./server.js";
+import type { LeaseStatusReport } from "../broker/status.js";
 
 /** ZooKeeper-shaped version: what tools parse; the suffix says what we are. */
 export const zookeeperCompatibleVersion = "3.8.4-maestro-0.1.0";
 export const buildDate = "2026-11-27 00:00 UTC";
 export const fullVersion = `${zookeeperCompatibleVersion}, built on ${buildDate}`;
+
+/** What `leas` reads: null when the node runs without brokers (a single node). */
+export interface LeaseStatusSource {
+  leaseStatus(): LeaseStatusReport | null;
+}
+
+export const notMultiRegionText = "This ZooKeeper instance is not in a multi-region deployment.\n";
 
 const known = new Set<string>(fourLetterWordNames);
 
@@ -61,7 +69,14 @@ const commands: Record<string, Command> = {
   gtmk: () => "0\n",
   stmk: () => "0\n",
   hash: () => "Digest computation is disabled.\n",
+  leas: (server) => leaseText(server),
 };
+
+/** One JSON object (see src/broker/status.ts), or a line of text when there is no broker. */
+export function leaseText(source: LeaseStatusSource): string {
+  const report = source.leaseStatus();
+  return report === null ? notMultiRegionText : JSON.stringify(report) + "\n";
+}
 
 /** Java's Double.toString for the values latency averages take. */
 function javaDouble(value: number): string {

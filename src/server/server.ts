@@ -25,6 +25,7 @@ import { RequestHandler } from "./handler.js";
 import type { ClientRequest } from "./requests.js";
 import { answerFourLetterWord, isKnownFourLetterWord } from "./four-letter-words.js";
 import { ServerStats } from "./stats.js";
+import type { LeaseStatusReport } from "../broker/status.js";
 
 export interface MaestroServerOptions {
   config: ServerConfig;
@@ -153,6 +154,11 @@ export class MaestroServer implements ConnectionHost {
 
   fourLetterWord(connection: ClientConnection, word: string): string {
     return answerFourLetterWord(this, connection, word);
+  }
+
+  /** The `leas` answer; null until this node runs a broker (single node). */
+  leaseStatus(): LeaseStatusReport | null {
+    return null;
   }
 
   handle(connection: ClientConnection, xid: number, request: ClientRequest): Reply | Promise<Reply> {
