@@ -15,6 +15,7 @@
 import { join } from "node:path";
 import { TreeInvariantError } from "../tree/assert.js";
 import { DataTree } from "../tree/data-tree.js";
+import type { Delta } from "../tree/types.js";
 import type { DataDirListing, NamedZxid } from "./data-dir.js";
 import { damaged, errorMessage, StorageError, StorageErrorCode } from "./errors.js";
 import type { FileSystem } from "./file-system.js";
@@ -129,8 +130,14 @@ function noBaseError(dir: string, skipped: readonly SkippedSnapshot[], log: LogC
   return new StorageError(StorageErrorCode.logGap, message, { file: dir });
 }
 
-/** Applies every record with a zxid above `afterZxid`; returns how many. A record that does not apply is damage. */
-export function replayLog(tree: DataTree, scans: readonly SegmentScan[], afterZxid: bigint): number {
+/**
+ * Applies every record with a zxid above `afterZxid`; returns how many. A
+ * record that does not apply is damage. Records may have no ops (lease
+ * events) and may carry stamps; the tree's cursor advances as they apply.
+ * `streamed`, when given, receives the replayed deltas that sit in the
+ * global stream (stamp.streamPos > 0), oldest first.
+ */
+export function replayLog(tree: DataTree, scans: readonly SegmentScan[], afterZxid: bigint, streamed?: Delta[]): number {
   let replayed = 0;
   for (const scan of scans) {
     for (const record of scan.records) {
@@ -142,6 +149,7 @@ export function replayLog(tree: DataTree, scans: readonly SegmentScan[], afterZx
         throw damaged(scan.file, record.offset, `record zxid ${record.delta.zxid} does not apply to the state before it (${error.message})`);
       }
       replayed++;
+      if (streamed !== undefined && (record.delta.stamp?.streamPos ?? 0n) > 0n) streamed.push(record.delta);
     }
   }
   return replayed;

@@ -1,7 +1,7 @@
 // Snapshot files: the whole tree at one zxid, named snapshot.<zxid in 16
 // hex digits>. Layout:
 //
-//   header, 32 bytes: magic "MAESTROS" | u32 format version (1) | i64 zxid |
+//   header, 32 bytes: magic "MAESTROS" | u32 format version (2) | i64 zxid |
 //                     u32 node count | u32 session count | u32 CRC32C of the 28 bytes before
 //   chunks: frames (frame.ts) of about snapshotChunkBytesTarget each, every one
 //           with its own CRC32C; a payload is a run of jute entries:
@@ -10,9 +10,15 @@
 //     int 3  node: ustring path, buffer data, int ACL list number, long czxid,
 //            long mzxid, long pzxid, long ctime, long mtime, int version,
 //            int cversion, int aversion, long ephemeralOwner, int numChildren
+//     int 4  replication cursor (version 2 only, exactly once): long streamPos,
+//            int count then per origin ustring origin, long shipSeq,
+//            int count then per lease ustring unit, ustring owner, int epoch
 //
-// Sessions come first, then nodes in the tree's order (parents first). A
-// file is complete when its chunks hold exactly the counts of the header.
+// The cursor comes first, then sessions, then nodes in the tree's order
+// (parents first). A file is complete when its chunks hold exactly the
+// counts of the header (and, in version 2, the cursor). Version 1 files,
+// written before multi-region replication, have no cursor and read back
+// with an empty one.
 // Written to a temporary file, fsynced, renamed into place, and the
 // directory fsynced; serialization yields to the event loop after every
 // chunk, so a server keeps serving while a snapshot is written.
@@ -20,7 +26,7 @@
 import { join } from "node:path";
 import { CodecError, JuteReader, JuteWriter } from "../protocol/archive.js";
 import { TreeInvariantError } from "../tree/assert.js";
-import { DataTree, type TreeState } from "../tree/data-tree.js";
+import { DataTree, emptyReplicationState, type ReplicationState, type TreeState } from "../tree/data-tree.js";
 import type { NodeRecord } from "../tree/node.js";
 import { readACL, writeACL } from "../protocol/records.generated.js";
 import type { Acl } from "../tree/types.js";
@@ -32,14 +38,19 @@ import { encodeFrame, frameHeaderBytes, frameHeaderMatches } from "./frame.js";
 import { parseZxidHex, zxidHex } from "./segment.js";
 
 export const snapshotMagic = "MAESTROS";
-export const snapshotFormatVersion = 1;
+export const snapshotFormatVersion = 2;
+/** Oldest format still read. */
+const snapshotFormatVersionMin = 1;
 export const snapshotHeaderBytes = 32;
 /** A chunk is flushed once it holds this much (one entry may push it past). */
 export const snapshotChunkBytesTarget = 256 * 1024;
 /** Largest chunk accepted when reading: bounds the allocation before its checksum is known. */
 export const snapshotChunkBytesMax = 128 * 1024 * 1024;
 
-const entryTag = { session: 1, aclList: 2, node: 3 } as const;
+const entryTag = { session: 1, aclList: 2, node: 3, replication: 4 } as const;
+/** Smallest encoded applied entry (empty origin, shipSeq) and lease row (two empty strings, epoch). */
+const appliedEntryBytesMin = 12;
+const leaseEntryBytesMin = 12;
 const snapshotNamePattern = /^snapshot\.([0-9a-f]{16})$/;
 
 export function snapshotFileName(zxid: bigint): string {
@@ -61,12 +72,13 @@ export interface SnapshotInfo {
 }
 
 interface SnapshotHeader {
+  version: number;
   zxid: bigint;
   nodeCount: number;
   sessionCount: number;
 }
 
-function encodeHeader(header: SnapshotHeader): Buffer {
+function encodeHeader(header: Omit<SnapshotHeader, "version">): Buffer {
   const bytes = Buffer.alloc(snapshotHeaderBytes);
   bytes.write(snapshotMagic, 0, "latin1");
   bytes.writeUInt32BE(snapshotFormatVersion, 8);
@@ -82,8 +94,10 @@ function decodeHeader(bytes: Buffer, file: string): SnapshotHeader {
   if (bytes.toString("latin1", 0, 8) !== snapshotMagic) throw damaged(file, 0, "not a snapshot (bad magic)");
   if (bytes.readUInt32BE(28) !== crc32c(bytes.subarray(0, 28))) throw damaged(file, 0, "snapshot header checksum mismatch");
   const version = bytes.readUInt32BE(8);
-  if (version !== snapshotFormatVersion) throw damaged(file, 8, `snapshot format version ${version} is not ${snapshotFormatVersion}`);
-  return { zxid: bytes.readBigInt64BE(12), nodeCount: bytes.readUInt32BE(20), sessionCount: bytes.readUInt32BE(24) };
+  if (version < snapshotFormatVersionMin || version > snapshotFormatVersion) {
+    throw damaged(file, 8, `snapshot format version ${version} is not ${snapshotFormatVersionMin} to ${snapshotFormatVersion}`);
+  }
+  return { version, zxid: bytes.readBigInt64BE(12), nodeCount: bytes.readUInt32BE(20), sessionCount: bytes.readUInt32BE(24) };
 }
 
 
@@ -123,9 +137,24 @@ function writeNode(writer: JuteWriter, acls: AclTable, path: string, node: NodeR
   writer.writeInt(node.numChildren);
 }
 
-/** Yields one chunk payload at a time: sessions, then nodes with their ACL definitions. */
+function writeReplication(writer: JuteWriter, replication: ReplicationState): void {
+  writer.writeInt(entryTag.replication);
+  writer.writeLong(replication.streamPos);
+  writer.writeVector(replication.applied, (w, [origin, shipSeq]) => {
+    w.writeString(origin);
+    w.writeLong(shipSeq);
+  });
+  writer.writeVector(replication.leases, (w, lease) => {
+    w.writeString(lease.unit);
+    w.writeString(lease.owner);
+    w.writeInt(lease.epoch);
+  });
+}
+
+/** Yields one chunk payload at a time: the cursor, sessions, then nodes with their ACL definitions. */
 function* chunkPayloads(state: TreeState): Generator<Buffer> {
   let writer = new JuteWriter(snapshotChunkBytesTarget + 1024);
+  writeReplication(writer, state.replication);
   for (const [sessionId, timeoutMs] of state.sessions) {
     writer.writeInt(entryTag.session);
     writer.writeLong(sessionId);
@@ -191,6 +220,9 @@ async function writeBody(handle: FileHandle, state: TreeState): Promise<number> 
 
 /** What reading the chunks accumulates. */
 interface DecodedState {
+  /** The header's format version: decides which entries may appear. */
+  version: number;
+  replication: ReplicationState | undefined;
   paths: string[];
   records: NodeRecord[];
   sessions: [bigint, number][];
@@ -213,6 +245,15 @@ function readNode(reader: JuteReader, decoded: DecodedState): void {
   decoded.records.push({ data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, numChildren });
 }
 
+function readReplication(reader: JuteReader, decoded: DecodedState): void {
+  if (decoded.version < 2) throw new CodecError("ERR_SNAPSHOT_TAG", `replication cursor in a version ${decoded.version} snapshot`);
+  if (decoded.replication !== undefined) throw new CodecError("ERR_SNAPSHOT_REPLICATION", "a second replication cursor");
+  const streamPos = reader.readLong();
+  const applied = reader.readVector(appliedEntryBytesMin, (r): [string, bigint] => [r.readString(), r.readLong()]);
+  const leases = reader.readVector(leaseEntryBytesMin, (r) => ({ unit: r.readString(), owner: r.readString(), epoch: r.readInt() }));
+  decoded.replication = { streamPos, applied, leases };
+}
+
 function decodeChunk(payload: Buffer, decoded: DecodedState): void {
   const reader = new JuteReader(payload, deltaJuteLimits);
   while (reader.remaining() > 0) {
@@ -220,6 +261,7 @@ function decodeChunk(payload: Buffer, decoded: DecodedState): void {
     if (tag === entryTag.session) decoded.sessions.push([reader.readLong(), reader.readInt()]);
     else if (tag === entryTag.aclList) decoded.acls.push(reader.readVector(12, readACL));
     else if (tag === entryTag.node) readNode(reader, decoded);
+    else if (tag === entryTag.replication) readReplication(reader, decoded);
     else throw new CodecError("ERR_SNAPSHOT_TAG", `unknown snapshot entry tag ${tag} at offset ${reader.offset - 4}`);
   }
 }
@@ -251,18 +293,24 @@ export async function readSnapshot(fileSystem: FileSystem, file: string, nameZxi
     const size = await handle.size();
     const header = decodeHeader(await readExactly(handle, 0, snapshotHeaderBytes), file);
     if (header.zxid !== nameZxid) throw damaged(file, 12, `header zxid ${header.zxid} does not match the file name`);
-    const decoded: DecodedState = { paths: [], records: [], sessions: [], acls: [] };
+    const decoded: DecodedState = { version: header.version, replication: undefined, paths: [], records: [], sessions: [], acls: [] };
     for (let position = snapshotHeaderBytes; position < size; ) position = await readChunk(handle, file, position, size, decoded);
-    if (decoded.paths.length !== header.nodeCount || decoded.sessions.length !== header.sessionCount) {
-      const counts = `${decoded.paths.length} of ${header.nodeCount} nodes, ${decoded.sessions.length} of ${header.sessionCount} sessions`;
-      throw damaged(file, size, `snapshot ends early or holds too much: ${counts}`);
-    }
-    const state: TreeState = { paths: decoded.paths, records: decoded.records, sessions: decoded.sessions, lastZxid: header.zxid };
+    checkComplete(decoded, header, file, size);
+    const replication = decoded.replication ?? emptyReplicationState;
+    const state: TreeState = { paths: decoded.paths, records: decoded.records, sessions: decoded.sessions, lastZxid: header.zxid, replication };
     const tree = buildTree(state, file);
     return { info: { file, zxid: header.zxid, nodeCount: header.nodeCount, sessionCount: header.sessionCount, bytes: size }, tree };
   } finally {
     await handle.close();
   }
+}
+
+function checkComplete(decoded: DecodedState, header: SnapshotHeader, file: string, size: number): void {
+  if (decoded.paths.length !== header.nodeCount || decoded.sessions.length !== header.sessionCount) {
+    const counts = `${decoded.paths.length} of ${header.nodeCount} nodes, ${decoded.sessions.length} of ${header.sessionCount} sessions`;
+    throw damaged(file, size, `snapshot ends early or holds too much: ${counts}`);
+  }
+  if (header.version >= 2 && decoded.replication === undefined) throw damaged(file, snapshotHeaderBytes, "snapshot has no replication cursor");
 }
 
 /** Reads, checks and decodes the chunk at `position`; returns where the next one starts. */

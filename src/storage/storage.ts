@@ -78,6 +78,12 @@ export interface OpenedStorage {
   /** 32 bytes, the same on every start from this directory. */
   secret: Buffer;
   report: RecoveryReport;
+  /**
+   * The deltas replayed from the log after the snapshot that carry a stream
+   * position (stamp.streamPos > 0), oldest first: a root broker rebuilds the
+   * tail of its global stream from them. Empty on single-node data.
+   */
+  replayedStampedDeltas: Delta[];
 }
 
 export interface PurgeResult {
@@ -134,6 +140,7 @@ interface Recovered {
   tree: DataTree;
   tail: LogTail;
   snapshot: SnapshotInfo | null;
+  replayedStampedDeltas: Delta[];
   report: Omit<RecoveryReport, "durationMs" | "staleLockPid">;
 }
 
@@ -170,7 +177,8 @@ async function recover(settings: Settings, temporaryFilesRemoved: string[]): Pro
   const base = await loadBaseTree(fileSystem, dataDir, listing, coverage);
   warnAboutSkipped(settings, base.skipped, base.snapshot);
   const snapshotZxid = base.snapshot?.zxid ?? 0n;
-  const recordsReplayed = replayLog(base.tree, scans, snapshotZxid);
+  const replayedStampedDeltas: Delta[] = [];
+  const recordsReplayed = replayLog(base.tree, scans, snapshotZxid, replayedStampedDeltas);
   const tree = base.tree;
   if (coverage !== undefined && tree.lastZxid !== coverage.end) {
     throw new StorageError(StorageErrorCode.logGap, `${dataDir}: recovered zxid ${tree.lastZxid} differs from the log's end ${coverage.end}`);
@@ -203,7 +211,7 @@ async function recover(settings: Settings, temporaryFilesRemoved: string[]): Pro
     tornTail: last !== undefined && torn !== null ? { file: last.file, ...torn } : null,
     temporaryFilesRemoved,
   };
-  return { tree, tail, snapshot: base.snapshot, report };
+  return { tree, tail, snapshot: base.snapshot, replayedStampedDeltas, report };
 }
 
 export class NodeStorage {
@@ -246,7 +254,7 @@ export class NodeStorage {
       const wal = new WriteAheadLog({ ...settings.limits, fileSystem: settings.fileSystem, dir: dataDir, unsafeNoFsync: settings.unsafeNoFsync }, recovered.tail);
       const storage = new NodeStorage(settings, lock, wal, recovered.snapshot);
       const report: RecoveryReport = { ...recovered.report, staleLockPid: lock.staleOwnerPid, durationMs: performance.now() - startedMs };
-      return { storage, tree: recovered.tree, secret, report };
+      return { storage, tree: recovered.tree, secret, report, replayedStampedDeltas: recovered.replayedStampedDeltas };
     } catch (error) {
       await lock.release();
       throw error;

@@ -7,7 +7,7 @@ import { invariant } from "./assert.js";
 import { openAcl, readOnlyAcl } from "./acl.js";
 import { clientStat, dataLength, ownerKind, type NodeRecord } from "./node.js";
 import { basename, childPath, parentOf, rootPath } from "./paths.js";
-import type { Acl, Delta, DeltaOp, Stat, TreeEvent } from "./types.js";
+import type { Acl, Delta, DeltaOp, LeaseRecord, ReplicationCursor, ReplicationStamp, Stat, TreeEvent } from "./types.js";
 import { QuotaTracker, type QuotaHost } from "./quota.js";
 import type { RecordStore, TreeView } from "./view.js";
 
@@ -41,7 +41,7 @@ function builtinRecord(acl: readonly Acl[], aversion: number): NodeRecord {
 
 /**
  * The whole applied state at one point: what a snapshot holds. Cheap to take
- * (two array copies) and consistent, because NodeRecords are immutable: a
+ * (a few array copies) and consistent, because NodeRecords are immutable: a
  * later apply replaces records in the tree, it never changes these. Nodes
  * are in the tree's insertion order, so every parent precedes its children
  * and children keep their order when the tree is rebuilt.
@@ -52,6 +52,38 @@ export interface TreeState {
   /** Live sessions and their timeouts. */
   readonly sessions: readonly (readonly [bigint, number])[];
   readonly lastZxid: bigint;
+  readonly replication: ReplicationState;
+}
+
+/** A ReplicationCursor as plain arrays (sorted by key), for snapshots. */
+export interface ReplicationState {
+  readonly streamPos: bigint;
+  /** Per origin region, the highest shipSeq applied. */
+  readonly applied: readonly (readonly [string, bigint])[];
+  readonly leases: readonly LeaseRecord[];
+}
+
+/** The cursor of a tree that has applied no stamped delta. */
+export const emptyReplicationState: ReplicationState = { streamPos: 0n, applied: [], leases: [] };
+
+interface MutableCursor {
+  streamPos: bigint;
+  readonly applied: Map<string, bigint>;
+  readonly leases: Map<string, LeaseRecord>;
+}
+
+function emptyCursor(): MutableCursor {
+  return { streamPos: 0n, applied: new Map(), leases: new Map() };
+}
+
+/** The tree's own row: the delta's belongs to whoever built it, and the
+ *  tree hands its rows out (replication, captureState) without copying. */
+function frozenLease(lease: LeaseRecord): LeaseRecord {
+  return Object.freeze({ unit: lease.unit, owner: lease.owner, epoch: lease.epoch });
+}
+
+function byKey<T>(entries: Iterable<T>, key: (entry: T) => string): T[] {
+  return [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** DataTree.getNodeSize: path length plus data length. */
@@ -70,6 +102,7 @@ export class DataTree implements TreeView {
   readonly #store: RecordStore;
   #dataSize = 0;
   #lastZxid = 0n;
+  readonly #cursor: MutableCursor = emptyCursor();
 
   constructor() {
     this.#store = {
@@ -103,7 +136,29 @@ export class DataTree implements TreeView {
       this.#keepQuotas(op, bytesBefore);
     }
     if (delta.zxid > this.#lastZxid) this.#lastZxid = delta.zxid;
+    if (delta.stamp !== undefined) this.#advanceCursor(delta.stamp);
     return events;
+  }
+
+  /**
+   * Max, not assignment: a region applies its own deltas before the stream
+   * echoes them back, and the stream may repeat positions after a reconnect;
+   * neither may move the cursor backwards.
+   */
+  #advanceCursor(stamp: ReplicationStamp): void {
+    const cursor = this.#cursor;
+    const applied = cursor.applied.get(stamp.origin);
+    if (applied === undefined || stamp.shipSeq > applied) cursor.applied.set(stamp.origin, stamp.shipSeq);
+    if (stamp.streamPos > cursor.streamPos) cursor.streamPos = stamp.streamPos;
+    for (const lease of stamp.leases) cursor.leases.set(lease.unit, frozenLease(lease));
+  }
+
+  /**
+   * What this tree has applied of the multi-region order. Live: it changes
+   * as stamped deltas are applied, so copy what must be kept.
+   */
+  get replication(): ReplicationCursor {
+    return this.#cursor;
   }
 
   #keepQuotas(op: DeltaOp, bytesBefore: number): void {
@@ -150,7 +205,32 @@ export class DataTree implements TreeView {
       records: Array.from(this.#nodes.values()),
       sessions: Array.from(this.#sessions.entries()),
       lastZxid: this.#lastZxid,
+      replication: this.#replicationState(),
     };
+  }
+
+  /** Sorted, so that two trees with the same cursor capture the same arrays. */
+  #replicationState(): ReplicationState {
+    const cursor = this.#cursor;
+    return {
+      streamPos: cursor.streamPos,
+      applied: byKey(cursor.applied.entries(), ([origin]) => origin),
+      // Lease rows are frozen copies, so sharing them is safe.
+      leases: byKey(cursor.leases.values(), (lease) => lease.unit),
+    };
+  }
+
+  #loadReplication(state: ReplicationState): void {
+    const cursor = this.#cursor;
+    cursor.streamPos = state.streamPos;
+    for (const [origin, shipSeq] of state.applied) {
+      invariant(!cursor.applied.has(origin), `state: origin ${origin} twice`);
+      cursor.applied.set(origin, shipSeq);
+    }
+    for (const lease of state.leases) {
+      invariant(!cursor.leases.has(lease.unit), `state: lease of unit ${lease.unit} twice`);
+      cursor.leases.set(lease.unit, frozenLease(lease));
+    }
   }
 
   /**
@@ -174,6 +254,7 @@ export class DataTree implements TreeView {
     invariant(tree.#nodes.has(rootPath), "state: no root node");
     for (const path of state.paths) if (path !== rootPath) tree.#linkToParent(path);
     tree.#lastZxid = state.lastZxid;
+    tree.#loadReplication(state.replication);
     tree.#quotas.load(state.paths);
     tree.checkInvariants();
     return tree;
@@ -188,6 +269,9 @@ export class DataTree implements TreeView {
     this.#sessions.clear();
     this.#dataSize = 0;
     this.#lastZxid = 0n;
+    this.#cursor.streamPos = 0n;
+    this.#cursor.applied.clear();
+    this.#cursor.leases.clear();
   }
 
   node(path: string): NodeRecord | undefined {

@@ -69,6 +69,8 @@ function prepareSingle(view: TreeView, request: SingleRequest, ctx: RequestConte
       return prepareCreateSession(view, request.sessionId, request.timeoutMs);
     case "closeSession":
       return prepareCloseSession(view, request.sessionId);
+    case "deleteEphemerals":
+      return prepareDeleteEphemerals(view, request.sessionId, request.paths);
   }
 }
 
@@ -255,6 +257,24 @@ function prepareCloseSession(view: TreeView, sessionId: bigint): OpOutcome {
   const ops: DeltaOp[] = view.ephemeralsOf(sessionId).map((path) => ({ type: "delete", path }));
   ops.push({ type: "closeSession", sessionId });
   return { ok: true, ops, result: { op: "closeSession" } };
+}
+
+/**
+ * Multi-region close, in the region owning some of a session's ephemerals:
+ * deletes those of `paths` that are still the session's, and nothing else.
+ * The session itself stays (it lives in its home region), and paths that
+ * are gone or now belong to someone else are skipped rather than refused,
+ * because the home region names them from a view that may be stale. No ACL
+ * check: like closeSession it is an internal request. Zero ops is a success.
+ */
+function prepareDeleteEphemerals(view: TreeView, sessionId: bigint, paths: readonly string[]): OpOutcome {
+  // A non-session id would match persistent (owner 0), container or TTL nodes.
+  if (ownerKind(sessionId) !== "session") return fail(ErrorCode.badArguments);
+  const ops: DeltaOp[] = [];
+  for (const path of new Set(paths)) {
+    if (view.node(path)?.ephemeralOwner === sessionId) ops.push({ type: "delete", path });
+  }
+  return { ok: true, ops, result: { op: "deleteEphemerals" } };
 }
 
 /** Operations a multi may carry (MultiOperationRecord's write ops). */

@@ -9,7 +9,7 @@ import { crc32c } from "../../src/storage/crc32c.js";
 import { decodeDelta, encodeDelta } from "../../src/storage/delta-codec.js";
 import { StorageError, StorageErrorCode } from "../../src/storage/errors.js";
 import { encodeFrame, frameHeaderBytes, readFrame, zeroTail } from "../../src/storage/frame.js";
-import type { Acl, Delta, DeltaOp } from "../../src/tree/types.js";
+import type { Acl, Delta, DeltaOp, ReplicationStamp } from "../../src/tree/types.js";
 
 /** Plain-prototype records, so that decoded values compare deepEqual. */
 const plain = { noNullPrototype: true } as const;
@@ -32,6 +32,20 @@ const opArb: fc.Arbitrary<DeltaOp> = fc.oneof(
 );
 
 const deltaArb: fc.Arbitrary<Delta> = fc.record({ zxid: int64, timeMs: int64, sessionId: int64, ops: fc.array(opArb, { maxLength: 5 }) }, plain);
+
+const stampArb: fc.Arbitrary<ReplicationStamp> = fc.record(
+  {
+    origin: fc.string({ maxLength: 10 }),
+    shipSeq: int64,
+    streamPos: int64,
+    leases: fc.array(fc.record({ unit: fc.string({ maxLength: 12 }), owner: fc.string({ maxLength: 8 }), epoch: int32 }, plain), { maxLength: 4 }),
+  },
+  plain,
+);
+/** Stamped deltas, zero-op lease events among them. */
+const stampedDeltaArb: fc.Arbitrary<Delta> = fc
+  .tuple(deltaArb, stampArb, fc.boolean())
+  .map(([delta, stamp, leaseEvent]) => ({ ...delta, ops: leaseEvent ? [] : delta.ops, stamp }));
 
 function decodesOrFailsTyped(bytes: Buffer): void {
   try {
@@ -73,9 +87,12 @@ test("extra bytes, a wrong version or an unknown op tag fail with ERR_STORAGE_DE
   const bytes = encodeDelta({ zxid: 5n, timeMs: 1n, sessionId: 0n, ops: [{ type: "delete", path: "/a" }] });
   const isDecodeError = (error: unknown): boolean => error instanceof StorageError && error.code === StorageErrorCode.decode;
   assert.throws(() => decodeDelta(Buffer.concat([bytes, Buffer.of(0)])), isDecodeError);
-  const wrongVersion = Buffer.from(bytes);
-  wrongVersion[0] = 2;
-  assert.throws(() => decodeDelta(wrongVersion), isDecodeError);
+  for (const version of [0, 2, 3, 255]) {
+    // 2 is a known version, but this record has no stamp flag after its ops.
+    const wrongVersion = Buffer.from(bytes);
+    wrongVersion[0] = version;
+    assert.throws(() => decodeDelta(wrongVersion), isDecodeError);
+  }
   const unknownTag = Buffer.from(bytes);
   unknownTag.writeInt32BE(99, 1 + 24 + 4);
   assert.throws(() => decodeDelta(unknownTag), isDecodeError);
@@ -91,6 +108,92 @@ test("random damage to an encoded delta decodes or fails typed, never otherwise"
     { numRuns: 500 },
   );
   fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => decodesOrFailsTyped(Buffer.from(bytes))), { numRuns: 500 });
+});
+
+test("a stamped delta (format version 2) survives encode then decode unchanged", () => {
+  fc.assert(
+    fc.property(stampedDeltaArb, (delta) => {
+      const bytes = encodeDelta(delta);
+      assert.equal(bytes[0], 2);
+      assert.deepEqual(decodeDelta(bytes), delta);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("a delta without a stamp is still written as version 1, byte for byte as before", () => {
+  const delta: Delta = { zxid: 0x102n, timeMs: 7n, sessionId: 0x55n, ops: [{ type: "delete", path: "/a" }, { type: "closeSession", sessionId: 0x55n }] };
+  const expected = Buffer.concat([
+    Buffer.of(1),
+    Buffer.from("0000000000000102" + "0000000000000007" + "0000000000000055", "hex"),
+    Buffer.from("00000002" + "00000002" + "00000002", "hex"),
+    Buffer.from("/a"),
+    Buffer.from("00000006" + "0000000000000055", "hex"),
+  ]);
+  assert.deepEqual(encodeDelta(delta), expected);
+  assert.deepEqual(decodeDelta(expected), delta);
+  fc.assert(
+    fc.property(deltaArb, (unstamped) => {
+      assert.equal(encodeDelta(unstamped)[0], 1);
+    }),
+  );
+});
+
+test("version 2 lays the stamp after the ops: flag, origin, shipSeq, streamPos, lease rows", () => {
+  const stamp: ReplicationStamp = { origin: "eu", shipSeq: 3n, streamPos: 9n, leases: [{ unit: "/u", owner: "us", epoch: 4 }] };
+  const bytes = encodeDelta({ zxid: 1n, timeMs: 2n, sessionId: 0n, ops: [], stamp });
+  const expected = Buffer.concat([
+    Buffer.of(2),
+    Buffer.from("0000000000000001" + "0000000000000002" + "0000000000000000" + "00000000", "hex"),
+    Buffer.of(1),
+    Buffer.from("00000002", "hex"),
+    Buffer.from("eu"),
+    Buffer.from("0000000000000003" + "0000000000000009" + "00000001" + "00000002", "hex"),
+    Buffer.from("/u"),
+    Buffer.from("00000002", "hex"),
+    Buffer.from("us"),
+    Buffer.from("00000004", "hex"),
+  ]);
+  assert.deepEqual(bytes, expected);
+  // A version 2 record whose flag says "no stamp" decodes as an unstamped delta.
+  const noStamp = Buffer.concat([expected.subarray(0, 29), Buffer.of(0)]);
+  assert.deepEqual(decodeDelta(noStamp), { zxid: 1n, timeMs: 2n, sessionId: 0n, ops: [] });
+});
+
+test("every single-bit flip and every truncation of a stamped delta decodes or fails with ERR_STORAGE_DECODE", () => {
+  fc.assert(
+    fc.property(stampedDeltaArb, (delta) => {
+      const bytes = encodeDelta(delta);
+      for (let length = 0; length < bytes.length; length++) {
+        assert.throws(() => decodeDelta(bytes.subarray(0, length)), (error: unknown) => error instanceof StorageError && error.code === StorageErrorCode.decode);
+      }
+      for (let position = 0; position < bytes.length; position++) {
+        for (let bit = 0; bit < 8; bit++) {
+          const flipped = Buffer.from(bytes);
+          flipped[position]! ^= 1 << bit;
+          decodesOrFailsTyped(flipped);
+        }
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test("a lease count larger than the bytes left fails before anything is allocated", () => {
+  const bytes = Buffer.from(encodeDelta({ zxid: 1n, timeMs: 2n, sessionId: 0n, ops: [], stamp: { origin: "", shipSeq: 0n, streamPos: 0n, leases: [] } }));
+  bytes.writeInt32BE(0x7fffffff, bytes.length - 4);
+  assert.throws(() => decodeDelta(bytes), (error: unknown) => error instanceof StorageError && error.code === StorageErrorCode.decode);
+});
+
+test("random damage to a stamped delta decodes or fails typed, never otherwise", () => {
+  fc.assert(
+    fc.property(stampedDeltaArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (delta, edits) => {
+      const bytes = Buffer.from(encodeDelta(delta));
+      for (const [position, value] of edits) bytes[position % bytes.length] = value;
+      decodesOrFailsTyped(bytes);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test("a frame reads back its payload; its checksum covers the length", () => {

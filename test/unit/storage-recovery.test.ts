@@ -21,7 +21,7 @@ import { FaultInjectingFileSystem } from "../../src/storage/fault-file-system.js
 import { NodeStorage, type OpenedStorage, type StorageOptions } from "../../src/storage/storage.js";
 import { DataTree } from "../../src/tree/data-tree.js";
 import { PendingTree } from "../../src/tree/pending.js";
-import type { Acl, CreateKind, Delta, RequestContext, WriteRequest } from "../../src/tree/types.js";
+import type { Acl, CreateKind, Delta, ReplicationStamp, RequestContext, WriteRequest } from "../../src/tree/types.js";
 import { testOptions, treeImage } from "./tree-support.js";
 
 const options = { ...testOptions, childrenMax: 64 };
@@ -348,4 +348,154 @@ test("snapshotEveryLogBytes triggers a snapshot; a failed snapshot is warned abo
   assert.deepEqual(treeImage(reopened.tree), expected);
   assert.notEqual(reopened.report.snapshotFile, null);
   await reopened.storage.close();
+});
+
+/** Plain-prototype records, so that stamps compare deepEqual with decoded ones. */
+const plain = { noNullPrototype: true } as const;
+/** Stamps for the multi-region tests: none, a region's own delta (streamPos 0) or a streamed one. */
+const stampArb: fc.Arbitrary<ReplicationStamp | undefined> = fc.option(
+  fc.record({
+    origin: fc.constantFrom("eu", "us", "root"),
+    shipSeq: fc.bigInt({ min: 1n, max: 50n }),
+    streamPos: fc.constantFrom(0n, 1n, 2n, 3n, 7n, 40n),
+    leases: fc.array(fc.record({ unit: fc.constantFrom("/a", "/b", "/"), owner: fc.constantFrom("eu", "us"), epoch: fc.nat(9) }, plain), { maxLength: 2 }),
+  }, plain),
+  { nil: undefined },
+);
+
+type ReplicatedStep =
+  | { kind: "write"; request: WriteRequest; sessionId: bigint; stamp: ReplicationStamp | undefined }
+  /** A lease event: a stamped delta with no ops. */
+  | { kind: "leaseEvent"; stamp: ReplicationStamp | undefined }
+  | { kind: "snapshot" }
+  | { kind: "reopen" };
+
+const replicatedStepArb: fc.Arbitrary<ReplicatedStep> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant("write" as const), request: requestArb, sessionId: fc.constantFrom(0n, 1n, 2n), stamp: stampArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      request: fc.record({ op: fc.constant("deleteEphemerals" as const), sessionId: fc.constantFrom(1n, 2n), paths: fc.array(pathArb, { maxLength: 3 }) }),
+      sessionId: fc.constant(0n),
+      stamp: stampArb,
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("leaseEvent" as const), stamp: stampArb }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "snapshot" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },
+);
+
+/** Everything recovery must bring back: the tree and its replication cursor. */
+function replicatedImage(tree: DataTree): unknown {
+  return { tree: treeImage(tree), replication: tree.captureState().replication };
+}
+
+/** The delta a step produces against `view`, or undefined when the request fails. */
+function deltaOf(pending: PendingTree, step: ReplicatedStep & { kind: "write" | "leaseEvent" }, zxid: bigint): Delta | undefined {
+  if (step.kind === "leaseEvent") return { zxid, timeMs: 3n, sessionId: 0n, ops: [], ...(step.stamp === undefined ? {} : { stamp: step.stamp }) };
+  const outcome = pending.prepare(step.request, { sessionId: step.sessionId, authIds: [], zxid, timeMs: 3n }, options);
+  if (!outcome.ok) return undefined;
+  return step.stamp === undefined ? outcome.delta : { ...outcome.delta, stamp: step.stamp };
+}
+
+/**
+ * Runs the steps through storage and, in parallel, applies every delta
+ * directly to a tree that never touches the disk. After every restart the
+ * recovered tree and cursor equal the direct one, and replayedStampedDeltas
+ * are exactly the streamed deltas after the snapshot used.
+ */
+async function runReplicatedHistory(dir: string, steps: readonly ReplicatedStep[]): Promise<void> {
+  const storageOptions: StorageOptions = { unsafeNoFsync: true, segmentBytesMax: 4096 };
+  let opened = await NodeStorage.open(dir, storageOptions);
+  let pending = new PendingTree(opened.tree);
+  const direct = new DataTree();
+  const written: Delta[] = [];
+  let zxid = 0x100n;
+  const reopen = async (): Promise<void> => {
+    await opened.storage.close();
+    opened = await NodeStorage.open(dir, storageOptions);
+    assert.deepEqual(replicatedImage(opened.tree), replicatedImage(direct));
+    const afterSnapshot = written.filter((delta) => delta.zxid > opened.report.snapshotZxid);
+    assert.equal(opened.report.recordsReplayed, afterSnapshot.length);
+    assert.deepEqual(opened.replayedStampedDeltas, afterSnapshot.filter((delta) => (delta.stamp?.streamPos ?? 0n) > 0n));
+    pending = new PendingTree(opened.tree);
+  };
+  for (const step of steps) {
+    if (step.kind === "snapshot") await opened.storage.takeSnapshot(pending.tree);
+    else if (step.kind === "reopen") await reopen();
+    else {
+      const delta = deltaOf(pending, step, zxid + 1n);
+      if (delta === undefined) continue;
+      zxid = delta.zxid;
+      pending.stage(delta);
+      await opened.storage.append(delta);
+      pending.commitNext();
+      direct.apply(delta);
+      written.push(delta);
+    }
+  }
+  await reopen();
+  opened.tree.checkInvariants();
+  await opened.storage.close();
+  const check = await checkDataDir(dir);
+  assert.equal(check.ok, true, JSON.stringify(check.problems));
+}
+
+test("a log of stamped and zero-op deltas recovers through restarts to the tree and cursor applied directly", async (t) => {
+  const root = await tempDir(t);
+  let run = 0;
+  let stamped = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(replicatedStepArb, { minLength: 1, maxLength: 30 }), async (steps) => {
+      stamped += steps.filter((step) => step.kind !== "snapshot" && step.kind !== "reopen" && step.stamp !== undefined).length;
+      const dir = join(root, `replicated-${run++}`);
+      try {
+        await runReplicatedHistory(dir, steps);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }),
+    { numRuns: 30 },
+  );
+  assert.ok(stamped >= 100, `only ${stamped} stamped steps`);
+});
+
+test("recovery hands back the streamed deltas after the snapshot, and none on single-node data", async (t) => {
+  const dir = await tempDir(t);
+  const opened = await NodeStorage.open(dir, { unsafeNoFsync: true });
+  const lease = (zxid: bigint, streamPos: bigint): Delta => ({
+    zxid,
+    timeMs: 1n,
+    sessionId: 0n,
+    ops: [],
+    stamp: { origin: "root", shipSeq: zxid, streamPos, leases: [{ unit: "/a", owner: "eu", epoch: Number(zxid) }] },
+  });
+  for (const delta of [lease(1n, 1n), lease(2n, 2n)]) {
+    await opened.storage.append(delta);
+    opened.tree.apply(delta);
+  }
+  await opened.storage.takeSnapshot(opened.tree);
+  const after = [lease(3n, 0n), lease(4n, 3n), { zxid: 5n, timeMs: 1n, sessionId: 0n, ops: [] }];
+  for (const delta of after) {
+    await opened.storage.append(delta);
+    opened.tree.apply(delta);
+  }
+  await opened.storage.close();
+  const reopened = await NodeStorage.open(dir, { unsafeNoFsync: true });
+  assert.equal(reopened.report.recordsReplayed, 3);
+  assert.deepEqual(reopened.replayedStampedDeltas, [after[1]]);
+  assert.deepEqual(reopened.tree.replication.leases.get("/a"), { unit: "/a", owner: "eu", epoch: 4 });
+  assert.equal(reopened.tree.replication.streamPos, 3n);
+  assert.equal(reopened.tree.lastZxid, 5n);
+  await reopened.storage.close();
+
+  const single = await tempDir(t);
+  const plain = await NodeStorage.open(single, { unsafeNoFsync: true });
+  await writeCreates(plain, 5);
+  await plain.storage.close();
+  const plainReopened = await NodeStorage.open(single, { unsafeNoFsync: true });
+  assert.equal(plainReopened.report.recordsReplayed, 5);
+  assert.deepEqual(plainReopened.replayedStampedDeltas, []);
+  await plainReopened.storage.close();
 });

@@ -12,7 +12,9 @@ import { CreateFlag, Perm } from "../../src/protocol/codes.js";
 import { checkDataDir } from "../../src/storage/check.js";
 import { StorageError, StorageErrorCode } from "../../src/storage/errors.js";
 import { nodeFileSystem } from "../../src/storage/file-system.js";
-import { readSnapshot, writeSnapshot } from "../../src/storage/snapshot.js";
+import { crc32c } from "../../src/storage/crc32c.js";
+import { encodeFrame, frameHeaderBytes } from "../../src/storage/frame.js";
+import { readSnapshot, snapshotHeaderBytes, writeSnapshot } from "../../src/storage/snapshot.js";
 import { NodeStorage } from "../../src/storage/storage.js";
 import { TreeInvariantError } from "../../src/tree/assert.js";
 import { DataTree, type TreeState } from "../../src/tree/data-tree.js";
@@ -211,4 +213,98 @@ test("a snapshot ahead of the log's end (log records lost) stops start-up", asyn
   const bytesOfLog = await readFile(lastLog);
   await writeFile(lastLog, bytesOfLog.subarray(0, 24));
   await assert.rejects(NodeStorage.open(dir), (error: unknown) => error instanceof StorageError && error.code === StorageErrorCode.logGap);
+});
+
+/** variedTree plus a cursor: two origins, a stream position, lease rows. */
+function replicatedTree(): Harness {
+  const harness = variedTree();
+  const leases = [{ unit: "/app", owner: "eu-west", epoch: 3 }, { unit: "/jobs", owner: "us-east", epoch: 1 }];
+  harness.tree.apply({ zxid: ++harness.zxid, timeMs: 1n, sessionId: 0n, ops: [], stamp: { origin: "root", shipSeq: 4n, streamPos: 17n, leases } });
+  const outcome = harness.ok(create("/remote")).outcome;
+  assert.ok(outcome.ok);
+  harness.tree.apply({ zxid: ++harness.zxid, timeMs: 1n, sessionId: 0n, ops: [], stamp: { origin: "eu-west", shipSeq: 12n, streamPos: 18n, leases: [] } });
+  return harness;
+}
+
+test("a snapshot carries the replication cursor", async (t) => {
+  const dir = await tempDir(t);
+  const harness = replicatedTree();
+  const info = await writeSnapshot(nodeFileSystem, dir, harness.tree.captureState(), { unsafeNoFsync: true });
+  const loaded = await readSnapshot(nodeFileSystem, info.file, info.zxid);
+  assert.deepEqual(loaded.tree.captureState().replication, harness.tree.captureState().replication);
+  assert.equal(loaded.tree.replication.streamPos, 18n);
+  assert.equal(loaded.tree.replication.leases.get("/app")?.owner, "eu-west");
+  assert.deepEqual(treeImage(loaded.tree), treeImage(harness.tree));
+});
+
+const emptyCursorEntryBytes = 4 + 8 + 4 + 4;
+
+/** The file with its header saying `version` (checksum fixed). */
+function withVersion(file: Buffer, version: number): Buffer {
+  const header = Buffer.from(file.subarray(0, snapshotHeaderBytes));
+  header.writeUInt32BE(version, 8);
+  header.writeUInt32BE(crc32c(header.subarray(0, 28)), 28);
+  return Buffer.concat([header, file.subarray(snapshotHeaderBytes)]);
+}
+
+/**
+ * A snapshot of a tree with an empty cursor, its first chunk (checksum
+ * fixed) without its leading cursor entry, or with that entry twice.
+ */
+function withCursorEntries(file: Buffer, change: "drop" | "duplicate"): Buffer {
+  const length = file.readUInt32BE(snapshotHeaderBytes);
+  const payloadStart = snapshotHeaderBytes + frameHeaderBytes;
+  const payload = file.subarray(payloadStart, payloadStart + length);
+  const cursor = payload.subarray(0, emptyCursorEntryBytes);
+  const changed = change === "drop" ? payload.subarray(emptyCursorEntryBytes) : Buffer.concat([cursor, payload]);
+  return Buffer.concat([file.subarray(0, snapshotHeaderBytes), encodeFrame(changed), file.subarray(payloadStart + length)]);
+}
+
+test("a version 1 snapshot (written before the cursor existed) still reads, with an empty cursor", async (t) => {
+  const dir = await tempDir(t);
+  const harness = variedTree();
+  const info = await writeSnapshot(nodeFileSystem, dir, harness.tree.captureState(), { unsafeNoFsync: true });
+  const clean = await readFile(info.file);
+  assert.equal(clean.readUInt32BE(8), 2, "written as version 2");
+  assert.equal(clean.readInt32BE(snapshotHeaderBytes + frameHeaderBytes), 4, "the cursor entry comes first");
+  await writeFile(info.file, withVersion(withCursorEntries(clean, "drop"), 1));
+  const loaded = await readSnapshot(nodeFileSystem, info.file, info.zxid);
+  assert.deepEqual(treeImage(loaded.tree), treeImage(harness.tree));
+  assert.deepEqual(loaded.tree.captureState().replication, { streamPos: 0n, applied: [], leases: [] });
+});
+
+test("a version 2 snapshot without its cursor or with two, a version 1 snapshot with one, or version 3, is damaged", async (t) => {
+  const dir = await tempDir(t);
+  const info = await writeSnapshot(nodeFileSystem, dir, variedTree().tree.captureState(), { unsafeNoFsync: true });
+  const clean = await readFile(info.file);
+  const cases: [string, Buffer][] = [
+    ["v2 without a cursor", withCursorEntries(clean, "drop")],
+    ["v2 with two cursors", withCursorEntries(clean, "duplicate")],
+    ["v1 with a cursor", withVersion(clean, 1)],
+    ["version 3", withVersion(clean, 3)],
+  ];
+  for (const [what, bytesOfFile] of cases) {
+    await writeFile(info.file, bytesOfFile);
+    await assert.rejects(
+      readSnapshot(nodeFileSystem, info.file, info.zxid),
+      (error: unknown) => error instanceof StorageError && error.code === StorageErrorCode.damaged && error.file === info.file,
+      what,
+    );
+  }
+});
+
+test("every single-bit flip in a snapshot with a cursor is detected", async (t) => {
+  const dir = await tempDir(t);
+  const info = await writeSnapshot(nodeFileSystem, dir, replicatedTree().tree.captureState(), { unsafeNoFsync: true });
+  const clean = await readFile(info.file);
+  // The header and the first chunk's frame header and cursor entry, every bit.
+  const cursorEnd = snapshotHeaderBytes + frameHeaderBytes + 200;
+  for (let position = 0; position < Math.min(cursorEnd, clean.length); position++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const flipped = Buffer.from(clean);
+      flipped[position]! ^= 1 << bit;
+      await writeFile(info.file, flipped);
+      await assert.rejects(readSnapshot(nodeFileSystem, info.file, info.zxid), StorageError, `bit ${bit} of byte ${position}`);
+    }
+  }
 });
