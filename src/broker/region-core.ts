@@ -1,0 +1,1191 @@
+// A region's broker (design sections 3-6): the one ordering point of
+// everything its region applies. Pure: no I/O, no clock, no randomness.
+// The host (the server, or the simulator) feeds it client writes, broker
+// messages, link changes, log confirmations and the time, and carries out
+// what it asks through CoreEffects (send a message, append to the region
+// log, tell watchers, drop a session's connection).
+//
+// Each node is a region of one node for now; the region log sits behind
+// CoreEffects.append/logDurable so that a consensus log can take its place.
+//
+// The pieces:
+//   - the region log pipeline: every delta (local commits, deltas from the
+//     global stream, lease records) is staged in order, appended, and applied
+//     once durable, so applied order = log order;
+//   - routing: a write goes to the local log when this region owns every
+//     unit it touches, to the owner when one other region owns them all, to
+//     the root to be gathered otherwise, and waits while a unit moves;
+//   - shipping: own deltas go to the root in commit order until the stream
+//     echoes them; deltas of the stream are applied in stream order;
+//   - sessions: FIFO per session across units, read-your-writes after a
+//     forwarded write, ephemerals removed at their owners on close.
+// The root's region additionally runs RootRole (stream sequencing, lease table).
+
+import { invariant } from "../tree/assert.js";
+import type { DataTree } from "../tree/data-tree.js";
+import { PendingTree } from "../tree/pending.js";
+import type {
+  Delta,
+  Id,
+  LeaseRecord,
+  MultiOpResult,
+  OpResult,
+  ReplicationStamp,
+  TreeEvent,
+  TreeOptions,
+  WriteRequest,
+} from "../tree/types.js";
+import type { BrokerMessage, ForwardOutcome, OriginSeq, RegionName, UnitEpoch, UnitName, WriteCount } from "./messages.js";
+import { RootRole } from "./root-role.js";
+import type { BrokerSettings } from "./settings.js";
+import type { LeaseStatusReport, LeaseUnitState } from "./status.js";
+import { UnitMap } from "./units.js";
+
+export interface CoreEffects {
+  /** Sends to the broker of a region; false when the link is down (the message is dropped). */
+  send(region: RegionName, message: BrokerMessage): boolean;
+  /** Appends to the region log; the host answers logDurable(zxid) in order, or logFailed. */
+  append(delta: Delta): void;
+  /** A delta reached the tree (watches, stats). */
+  applied(delta: Delta, events: TreeEvent[]): void;
+  /** Drops the client connection of a session (its ephemerals' owners are unreachable). */
+  disconnectSession(sessionId: bigint): void;
+  log(level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a client's write came to. */
+export type WriteAnswer =
+  | { kind: "ok"; result: OpResult }
+  | { kind: "failed"; err: number; multiResults?: MultiOpResult[] }
+  /** Outcome unknown to the client (owner unreachable, log failure, timeout): ConnectionLoss. */
+  | { kind: "connectionLoss"; reason: string };
+
+/** Inside the broker an op may also end as "not the owner here" (a forwarded op whose units moved). */
+type OpAnswer = WriteAnswer | { kind: "notOwner" };
+
+type Destination =
+  | { kind: "local" }
+  | { kind: "forward"; region: RegionName }
+  | { kind: "gather" }
+  | { kind: "wait"; reason: string };
+
+/** A write on its way: from a local client, or forwarded here by another region. */
+interface WriteOp {
+  sessionId: bigint;
+  request: WriteRequest;
+  authIds: Id[];
+  /** The region whose client issued it (counts, and who to answer). */
+  origin: RegionName;
+  /** Writes the op must see applied first (forwarded ops; empty for local clients). */
+  deps: OriginSeq[];
+  deadlineMs: number;
+  done: (answer: OpAnswer) => void;
+  /** Forwarded ops are answered to the forwarder and never routed again from here. */
+  forwarded: boolean;
+}
+
+interface Staged {
+  delta: Delta;
+  durable: boolean;
+  units: ReadonlySet<UnitName>;
+  onApplied: ((ok: boolean) => void) | null;
+}
+
+interface SessionState {
+  queue: WriteOp[];
+  localOutstanding: number;
+  remoteOutstanding: boolean;
+  /** After a forwarded write: the session's next reads wait until this is applied here. */
+  barrier: OriginSeq | null;
+  readyWaiters: Array<() => void>;
+}
+
+interface PendingForward {
+  region: RegionName;
+  op: WriteOp;
+  deadlineMs: number;
+  attempts: number;
+}
+
+interface PendingSync {
+  region: RegionName;
+  deadlineMs: number;
+  done: (ok: boolean) => void;
+}
+
+/** Waiters for "origin's deltas through shipSeq are applied here". */
+interface AppliedWaiter {
+  origin: RegionName;
+  shipSeq: bigint;
+  deadlineMs: number;
+  wake: (ok: boolean) => void;
+}
+
+const forwardAttemptsMax = 20;
+const zxidLogicalBits = 20n;
+
+export class RegionCore {
+  readonly settings: BrokerSettings;
+  readonly units: UnitMap;
+  readonly tree: DataTree;
+  readonly #pending: PendingTree;
+  readonly #options: TreeOptions;
+  readonly #effects: CoreEffects;
+  readonly #root: RootRole | null;
+  readonly #staged: Staged[] = [];
+  readonly #sessions = new Map<bigint, SessionState>();
+  /** Ops that wait for a unit to settle (moving, not yet active), re-routed on lease changes and ticks. */
+  #parked: WriteOp[] = [];
+  readonly #forwards = new Map<number, PendingForward>();
+  readonly #syncs = new Map<number, PendingSync>();
+  #nextRequestId = 1;
+  /** Forwarded ops per forwarding region, each waiting for its deps in arrival order. */
+  readonly #incoming = new Map<RegionName, WriteOp[]>();
+  #appliedWaiters: AppliedWaiter[] = [];
+  /** Units this region was asked to release (epoch), admitting nothing new to them. */
+  readonly #releasing = new Map<UnitName, number>();
+  /** Lease rows heard from owners' notOwner answers, newer than the stream has told us. */
+  readonly #hints = new Map<UnitName, LeaseRecord>();
+  /** Own deltas committed but not yet seen in the stream (non-root regions). */
+  #unshipped: Delta[] = [];
+  #shippedThrough = 0n;
+  #ackedThrough = 0n;
+  /** Highest own shipSeq allocated (staged). */
+  #ownSeq: bigint;
+  /** Highest stream position received (staged or echoed), and per origin the highest shipSeq staged. */
+  #streamPosReceived: bigint;
+  readonly #received = new Map<RegionName, bigint>();
+  #subscribed = false;
+  #lastAllocatedZxid: bigint;
+  #nowMs: number;
+  /** Leases of `global` units may be used until then (renewals, shortened by the drift bound). */
+  #leaseValidUntilMs = 0;
+  #renewRound = 0;
+  readonly #renewSentMs = new Map<number, number>();
+  #lastRenewMs = Number.NEGATIVE_INFINITY;
+  readonly #countsSinceRenew = new Map<string, WriteCount>();
+  readonly #writeCounts = new Map<UnitName, Map<RegionName, number>>();
+  readonly #linkDownSince = new Map<RegionName, number>();
+  /** Global-durability answers waiting for the root to sequence own shipSeq. */
+  #ackWaiters: Array<{ shipSeq: bigint; wake: (ok: boolean) => void }> = [];
+  #closing = new Set<bigint>();
+
+  constructor(args: { settings: BrokerSettings; tree: DataTree; options: TreeOptions; effects: CoreEffects; nowMs: number }) {
+    this.settings = args.settings;
+    this.units = new UnitMap(args.settings.leaseRoots);
+    this.tree = args.tree;
+    this.#pending = new PendingTree(args.tree);
+    this.#options = args.options;
+    this.#effects = args.effects;
+    this.#nowMs = args.nowMs;
+    this.#lastAllocatedZxid = args.tree.lastZxid;
+    const cursor = args.tree.replication;
+    this.#ownSeq = cursor.applied.get(args.settings.region) ?? 0n;
+    this.#ackedThrough = this.#isRoot ? this.#ownSeq : 0n;
+    this.#shippedThrough = this.#ackedThrough;
+    this.#streamPosReceived = cursor.streamPos;
+    for (const [origin, seq] of cursor.applied) this.#received.set(origin, seq);
+    for (const region of args.settings.regions) if (region !== args.settings.region) this.#linkDownSince.set(region, args.nowMs);
+    this.#root = this.#isRoot
+      ? new RootRole({ core: this, settings: args.settings, units: this.units, nowMs: args.nowMs, effects: args.effects })
+      : null;
+  }
+
+  get region(): RegionName {
+    return this.settings.region;
+  }
+
+  get #isRoot(): boolean {
+    return this.settings.region === this.settings.rootRegion;
+  }
+
+  get nowMs(): number {
+    return this.#nowMs;
+  }
+
+  get lastAppliedZxid(): bigint {
+    return this.tree.lastZxid;
+  }
+
+  /** Own deltas the root has not confirmed yet (non-root regions). */
+  get unshippedCount(): number {
+    return this.#unshipped.length;
+  }
+
+  /** Own deltas handed out so far: the restored ones on restart, then one per local commit. */
+  get ownShipSeq(): bigint {
+    return this.#ownSeq;
+  }
+
+  /** Own deltas still to ship: the host refills this after a restart from what recovery replayed. */
+  restoreUnshipped(deltas: readonly Delta[]): void {
+    this.#unshipped = deltas.filter((d) => d.stamp?.origin === this.region && d.stamp.streamPos === 0n);
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  /** Owner and epoch of a unit as this region knows it. */
+  lease(unit: UnitName): { owner: RegionName; epoch: number } {
+    const row = this.tree.replication.leases.get(unit);
+    const hint = this.#hints.get(unit);
+    const best = hint !== undefined && (row === undefined || hint.epoch > row.epoch) ? hint : row;
+    if (best !== undefined) return { owner: best.owner, epoch: best.epoch };
+    return { owner: this.units.unitRule(unit).home ?? this.settings.rootRegion, epoch: 0 };
+  }
+
+  #ownsActive(unit: UnitName): boolean {
+    const row = this.tree.replication.leases.get(unit);
+    const owner = row?.owner ?? this.units.unitRule(unit).home ?? this.settings.rootRegion;
+    if (owner !== this.region || this.#releasing.has(unit)) return false;
+    if (this.#root?.isMoving(unit) === true) return false;
+    return this.units.unitRule(unit).durability === "region" || this.#isRoot || this.#nowMs < this.#leaseValidUntilMs;
+  }
+
+  // ------------------------------------------------------------ client API
+
+  /** A client write from a session of this region. `done` is called exactly once. */
+  write(sessionId: bigint, request: WriteRequest, authIds: Id[], nowMs: number, done: (answer: WriteAnswer) => void): void {
+    this.#nowMs = nowMs;
+    if (request.op === "closeSession") {
+      this.#closeSession(sessionId, done);
+      return;
+    }
+    const op: WriteOp = {
+      sessionId, request, authIds, origin: this.region, deps: [], forwarded: false,
+      deadlineMs: nowMs + this.settings.forwardTimeoutMs,
+      done: (answer) => done(answer.kind === "notOwner" ? { kind: "connectionLoss", reason: "ownership changed" } : answer),
+    };
+    const session = this.#session(sessionId);
+    session.queue.push(op);
+    this.#pumpSession(sessionId, session);
+  }
+
+  /** Calls `ready` once the session may read: its last forwarded write is applied here. */
+  whenSessionReady(sessionId: bigint, ready: () => void): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || this.#barrierPassed(session)) {
+      ready();
+      return;
+    }
+    session.readyWaiters.push(ready);
+  }
+
+  /** sync(path): catches up with the owner of the path's unit, then calls done(true). */
+  sync(path: string, nowMs: number, done: (ok: boolean) => void): void {
+    this.#nowMs = nowMs;
+    const unit = this.units.unitOfNode(path === "" ? "/" : path);
+    const owner = this.lease(unit).owner;
+    if (owner === this.region) {
+      this.#afterStaged(() => done(true));
+      return;
+    }
+    const requestId = this.#nextRequestId++;
+    if (!this.#effects.send(owner, { type: "sync", requestId, unit })) {
+      done(false);
+      return;
+    }
+    this.#syncs.set(requestId, { region: owner, deadlineMs: nowMs + this.settings.forwardTimeoutMs, done });
+  }
+
+  /** A session may be (re)attached only while the owners of its ephemerals are reachable. */
+  sessionReachable(sessionId: bigint, nowMs: number): boolean {
+    this.#nowMs = nowMs;
+    return this.#unreachableOwnersOf(sessionId).length === 0;
+  }
+
+  /** A session's state is dropped when it is gone (closed or expired and removed). */
+  forgetSession(sessionId: bigint): void {
+    const session = this.#sessions.get(sessionId);
+    if (session !== undefined && session.queue.length === 0 && session.localOutstanding === 0 && !session.remoteOutstanding) {
+      this.#sessions.delete(sessionId);
+    }
+  }
+
+  #session(sessionId: bigint): SessionState {
+    let session = this.#sessions.get(sessionId);
+    if (session === undefined) {
+      session = { queue: [], localOutstanding: 0, remoteOutstanding: false, barrier: null, readyWaiters: [] };
+      this.#sessions.set(sessionId, session);
+    }
+    return session;
+  }
+
+  #barrierPassed(session: SessionState): boolean {
+    if (session.barrier === null) return true;
+    if (this.#appliedOf(session.barrier.origin) < session.barrier.shipSeq) return false;
+    session.barrier = null;
+    return true;
+  }
+
+  /**
+   * Starts the session's queued writes in order. Local writes pipeline; a
+   * write that leaves the region waits until nothing else of the session is
+   * outstanding and the session's last forwarded write is applied here, so
+   * a session's writes take effect in issue order across units (FIFO) and
+   * its later operations see its earlier ones.
+   */
+  #pumpSession(sessionId: bigint, session: SessionState): void {
+    while (session.queue.length > 0) {
+      const op = session.queue[0]!;
+      if (session.remoteOutstanding) return;
+      const destination = this.#route(op.request);
+      if (destination.kind !== "local" && session.localOutstanding > 0) return;
+      if (!this.#barrierPassed(session)) {
+        const sameOwner = destination.kind === "forward" && destination.region === session.barrier?.origin;
+        if (!sameOwner) return;
+      }
+      session.queue.shift();
+      this.#dispatch(op, destination, session);
+    }
+  }
+
+  #dispatch(op: WriteOp, destination: Destination, session: SessionState): void {
+    const finish = (answer: OpAnswer, remote: boolean): void => {
+      if (remote) session.remoteOutstanding = false;
+      else session.localOutstanding -= 1;
+      op.done(answer);
+      this.#pumpSession(op.sessionId, session);
+    };
+    if (destination.kind === "local") {
+      session.localOutstanding += 1;
+      this.#commitOrPark({ ...op, done: (answer) => finish(answer, false) });
+      return;
+    }
+    session.remoteOutstanding = true;
+    const remoteOp: WriteOp = { ...op, done: (answer) => finish(answer, true) };
+    this.#routeRemote(remoteOp, destination, session);
+  }
+
+  #routeRemote(op: WriteOp, destination: Destination, session: SessionState | null): void {
+    switch (destination.kind) {
+      case "local":
+        this.#commitOrPark(op);
+        return;
+      case "forward":
+        this.#forward(op, destination.region, session);
+        return;
+      case "gather":
+        if (this.#root !== null) this.#root.gather(op, this.#nowMs);
+        else this.#forward(op, this.settings.rootRegion, session);
+        return;
+      case "wait":
+        this.#parked.push(op);
+        return;
+    }
+  }
+
+  // --------------------------------------------------------------- routing
+
+  /** The units a request touches and who owns each, as this region knows. */
+  #owners(request: WriteRequest): Map<UnitName, RegionName> {
+    const { units, newUnitUnder } = this.units.unitsOfRequest(request);
+    const owners = new Map<UnitName, RegionName>();
+    for (const unit of units) owners.set(unit, this.lease(unit).owner);
+    for (const parent of newUnitUnder) {
+      // A lease root named only when prepared: no row can exist yet, so its implicit owner holds it.
+      const rule = this.units.ruleOf(`${parent === "/" ? "" : parent}/x`);
+      owners.set(`${parent}/*`, rule?.home ?? this.settings.rootRegion);
+    }
+    return owners;
+  }
+
+  #route(request: WriteRequest): Destination {
+    const owners = this.#owners(request);
+    const regions = new Set(owners.values());
+    for (const unit of owners.keys()) {
+      if (this.#releasing.has(unit) || this.#root?.isMoving(unit) === true) return { kind: "wait", reason: `unit ${unit} is moving` };
+    }
+    if (regions.size === 0) return { kind: "local" }; // session requests
+    if (regions.size > 1) return { kind: "gather" };
+    const [owner] = regions;
+    if (owner !== this.region) return { kind: "forward", region: owner! };
+    for (const unit of owners.keys()) {
+      if (!unit.endsWith("/*") && !this.#ownsActive(unit)) return { kind: "wait", reason: `lease of ${unit} not usable` };
+    }
+    return { kind: "local" };
+  }
+
+  /** Routes an op again (after a wait, a notOwner answer, or a lease change). */
+  #reroute(op: WriteOp): void {
+    if (this.#nowMs >= op.deadlineMs) {
+      op.done({ kind: "connectionLoss", reason: "timed out waiting for a unit's lease" });
+      return;
+    }
+    const destination = this.#route(op.request);
+    if (op.forwarded && destination.kind === "forward") {
+      op.done({ kind: "notOwner" });
+      return;
+    }
+    this.#routeRemote(op, destination, null);
+  }
+
+  #retryParked(): void {
+    if (this.#parked.length === 0) return;
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const op of parked) this.#reroute(op);
+  }
+
+  // ------------------------------------------------------------ local commit
+
+  #nextZxid(): bigint {
+    const clock = BigInt(Math.max(0, Math.floor(this.#nowMs))) << zxidLogicalBits;
+    const next = this.#lastAllocatedZxid + 1n;
+    const zxid = clock > next ? clock : next;
+    this.#lastAllocatedZxid = zxid;
+    return zxid;
+  }
+
+  /** Commits an op to the region log when every unit it touches is ours and usable; else waits or re-routes. */
+  #commitOrPark(op: WriteOp): void {
+    const destination = this.#route(op.request);
+    if (destination.kind !== "local") {
+      if (op.forwarded && destination.kind === "forward") {
+        op.done({ kind: "notOwner" });
+        return;
+      }
+      this.#routeRemote(op, destination, null);
+      return;
+    }
+    this.commitLocal(op, []);
+  }
+
+  /**
+   * Prepares and stages an op as this region's next own delta. `claims`
+   * are lease rows the root writes in the same step (new lease roots it
+   * creates while gathering). Returns false when the prepared delta turned
+   * out to touch a unit this region cannot write (then nothing is staged).
+   */
+  commitLocal(op: WriteOp, claims: LeaseRecord[]): boolean {
+    const zxid = this.#lastAllocatedZxid + 1n;
+    const clockZxid = BigInt(Math.max(0, Math.floor(this.#nowMs))) << zxidLogicalBits;
+    const ctx = { sessionId: op.sessionId, authIds: op.authIds, zxid: clockZxid > zxid ? clockZxid : zxid, timeMs: BigInt(Math.floor(this.#nowMs)) };
+    const outcome = this.#pending.prepare(op.request, ctx, this.#options);
+    if (!outcome.ok) {
+      op.done({ kind: "failed", err: outcome.err, ...(outcome.multiResults === undefined ? {} : { multiResults: outcome.multiResults }) });
+      return true;
+    }
+    const touched = this.units.unitsOfDelta(outcome.delta);
+    const leases = [...claims];
+    for (const unit of touched) {
+      if (this.#ownsActive(unit)) continue;
+      const claim = this.#root?.claimNewUnit(unit, outcome.delta);
+      if (claim === undefined || claim === null) {
+        this.#parked.push(op);
+        return false;
+      }
+      leases.push(claim);
+    }
+    this.#lastAllocatedZxid = ctx.zxid;
+    this.#ownSeq += 1n;
+    const shipSeq = this.#ownSeq;
+    const streamPos = this.#root?.nextStreamPos() ?? 0n;
+    const delta: Delta = { ...outcome.delta, stamp: { origin: this.region, shipSeq, streamPos, leases } };
+    this.#countWrite(touched, op.origin);
+    const global = [...touched].some((unit) => this.units.unitRule(unit).durability === "global");
+    this.#stage(delta, touched, (ok) => {
+      if (!ok) {
+        op.done({ kind: "connectionLoss", reason: "region log failed" });
+        return;
+      }
+      if (global && !this.#isRoot) this.#ackWaiters.push({ shipSeq, wake: (acked) => op.done(acked ? { kind: "ok", result: outcome.result } : { kind: "connectionLoss", reason: "root did not confirm" }) });
+      else op.done({ kind: "ok", result: outcome.result });
+    });
+    return true;
+  }
+
+  #countWrite(units: ReadonlySet<UnitName>, origin: RegionName): void {
+    for (const unit of units) {
+      let byOrigin = this.#writeCounts.get(unit);
+      if (byOrigin === undefined) this.#writeCounts.set(unit, (byOrigin = new Map()));
+      byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + 1);
+      const key = `${unit}\u0000${origin}`;
+      const pending = this.#countsSinceRenew.get(key);
+      if (pending === undefined) this.#countsSinceRenew.set(key, { unit, origin, count: 1 });
+      else pending.count += 1;
+    }
+  }
+
+  // ----------------------------------------------------------- region log
+
+  /** Stages a delta (own, from the stream, or a lease record) as the region log's next entry. */
+  stage(delta: Delta, onApplied: ((ok: boolean) => void) | null): void {
+    this.#stage(delta, new Set(), onApplied);
+  }
+
+  #stage(delta: Delta, units: ReadonlySet<UnitName>, onApplied: ((ok: boolean) => void) | null): void {
+    this.#pending.stage(delta);
+    this.#staged.push({ delta, durable: false, units, onApplied });
+    const stamp = delta.stamp;
+    if (stamp !== undefined && (this.#received.get(stamp.origin) ?? 0n) < stamp.shipSeq) this.#received.set(stamp.origin, stamp.shipSeq);
+    this.#effects.append(delta);
+  }
+
+  /** The region log has the delta with this zxid (and, in order, everything before it). */
+  logDurable(zxid: bigint, nowMs: number): void {
+    this.#nowMs = nowMs;
+    const entry = this.#staged.find((s) => !s.durable && s.delta.zxid === zxid);
+    invariant(entry !== undefined, `logDurable: no staged delta with zxid ${zxid}`);
+    entry.durable = true;
+    while (this.#staged.length > 0 && this.#staged[0]!.durable) {
+      const staged = this.#staged.shift()!;
+      const events = this.#pending.commitNext();
+      this.#effects.applied(staged.delta, events);
+      staged.onApplied?.(true);
+      this.#afterApply(staged.delta);
+    }
+    this.#wakeAppliedWaiters();
+  }
+
+  /** The region log refused an append: everything staged is dropped unapplied (as CommitPipeline does). */
+  logFailed(error: string, nowMs: number): void {
+    this.#nowMs = nowMs;
+    const failed = this.#staged.splice(0);
+    this.#pending.discardAll();
+    this.#lastAllocatedZxid = this.tree.lastZxid;
+    const cursor = this.tree.replication;
+    this.#ownSeq = cursor.applied.get(this.region) ?? 0n;
+    this.#streamPosReceived = cursor.streamPos;
+    this.#received.clear();
+    for (const [origin, seq] of cursor.applied) this.#received.set(origin, seq);
+    this.#root?.logFailed();
+    this.#effects.log("error", "region log append failed; staged deltas dropped", { error, dropped: failed.length });
+    for (const staged of failed) staged.onApplied?.(false);
+    if (!this.#isRoot) this.#resubscribe();
+  }
+
+  /** Calls `then` once everything staged now has been applied. */
+  #afterStaged(then: () => void): void {
+    const last = this.#staged.at(-1);
+    if (last === undefined) {
+      then();
+      return;
+    }
+    const previous = last.onApplied;
+    last.onApplied = (ok) => {
+      previous?.(ok);
+      then();
+    };
+  }
+
+  #afterApply(delta: Delta): void {
+    const stamp = delta.stamp;
+    if (stamp === undefined) return;
+    if (stamp.origin === this.region && !this.#isRoot) {
+      if (stamp.shipSeq > this.#ackedThrough) this.#unshipped.push(delta);
+      this.#ship();
+    }
+    for (const row of stamp.leases) this.#leaseRecorded(row);
+    this.#root?.applied(delta, this.#nowMs);
+    this.#checkReleases();
+    if (stamp.leases.length > 0) this.#retryParked();
+    this.#pumpIncoming();
+  }
+
+  #leaseRecorded(row: LeaseRecord): void {
+    const hint = this.#hints.get(row.unit);
+    if (hint !== undefined && hint.epoch <= row.epoch) this.#hints.delete(row.unit);
+    const releasing = this.#releasing.get(row.unit);
+    if (releasing !== undefined && row.epoch > releasing) this.#releasing.delete(row.unit);
+    if (row.owner === this.region) this.#effects.log("info", "lease granted", { unit: row.unit, epoch: row.epoch });
+  }
+
+  // -------------------------------------------------------------- applied
+
+  #appliedOf(origin: RegionName): bigint {
+    return this.tree.replication.applied.get(origin) ?? 0n;
+  }
+
+  #appliedVector(): OriginSeq[] {
+    return [...this.tree.replication.applied].map(([origin, shipSeq]) => ({ origin, shipSeq }));
+  }
+
+  #whenApplied(origin: RegionName, shipSeq: bigint, deadlineMs: number, wake: (ok: boolean) => void): void {
+    if (this.#appliedOf(origin) >= shipSeq) {
+      wake(true);
+      return;
+    }
+    this.#appliedWaiters.push({ origin, shipSeq, deadlineMs, wake });
+  }
+
+  #wakeAppliedWaiters(): void {
+    if (this.#appliedWaiters.length > 0) {
+      const waiting = this.#appliedWaiters;
+      this.#appliedWaiters = [];
+      for (const waiter of waiting) {
+        if (this.#appliedOf(waiter.origin) >= waiter.shipSeq) waiter.wake(true);
+        else this.#appliedWaiters.push(waiter);
+      }
+    }
+    for (const [sessionId, session] of this.#sessions) {
+      if (session.barrier === null && session.readyWaiters.length === 0) continue;
+      if (!this.#barrierPassed(session)) continue;
+      for (const ready of session.readyWaiters.splice(0)) ready();
+      this.#pumpSession(sessionId, session);
+    }
+  }
+
+  // ------------------------------------------------------------- shipping
+
+  #ship(): void {
+    if (this.#isRoot || !this.#subscribed) return;
+    const batch: Delta[] = [];
+    for (const delta of this.#unshipped) {
+      if (delta.stamp!.shipSeq <= this.#shippedThrough) continue;
+      batch.push(delta);
+      if (batch.length >= this.settings.streamBatchDeltasMax) break;
+    }
+    if (batch.length === 0) return;
+    if (!this.#effects.send(this.settings.rootRegion, { type: "ship", deltas: batch })) return;
+    this.#shippedThrough = batch.at(-1)!.stamp!.shipSeq;
+    if (batch.length === this.settings.streamBatchDeltasMax) this.#ship();
+  }
+
+  #acked(shipSeq: bigint): void {
+    if (shipSeq <= this.#ackedThrough) return;
+    this.#ackedThrough = shipSeq;
+    if (this.#shippedThrough < shipSeq) this.#shippedThrough = shipSeq;
+    while (this.#unshipped.length > 0 && this.#unshipped[0]!.stamp!.shipSeq <= shipSeq) this.#unshipped.shift();
+    const waiting = this.#ackWaiters;
+    this.#ackWaiters = [];
+    for (const waiter of waiting) {
+      if (waiter.shipSeq <= shipSeq) waiter.wake(true);
+      else this.#ackWaiters.push(waiter);
+    }
+  }
+
+  #resubscribe(): void {
+    this.#subscribed = false;
+    this.#effects.send(this.settings.rootRegion, { type: "subscribe", streamPos: this.#streamPosReceived });
+  }
+
+  /** Deltas of the global stream, in order: own ones are acknowledgements, others are applied. */
+  #receiveStream(deltas: readonly Delta[]): void {
+    for (const delta of deltas) {
+      const stamp = delta.stamp;
+      if (stamp === undefined || stamp.streamPos <= this.#streamPosReceived) continue;
+      if (stamp.streamPos !== this.#streamPosReceived + 1n) {
+        this.#effects.log("warn", "gap in the global stream; subscribing again", { expected: this.#streamPosReceived + 1n, got: stamp.streamPos });
+        this.#resubscribe();
+        return;
+      }
+      this.#streamPosReceived = stamp.streamPos;
+      if (stamp.origin === this.region) {
+        this.#acked(stamp.shipSeq);
+        continue;
+      }
+      if ((this.#received.get(stamp.origin) ?? 0n) >= stamp.shipSeq) continue;
+      this.#stage({ ...delta, zxid: this.#nextZxid() }, new Set(), null);
+    }
+  }
+
+  // ------------------------------------------------------------ messages
+
+  receive(from: RegionName, message: BrokerMessage, nowMs: number): void {
+    this.#nowMs = nowMs;
+    if (!this.settings.regions.includes(from) || from === this.region) {
+      this.#effects.log("warn", "message from an unknown region dropped", { from });
+      return;
+    }
+    switch (message.type) {
+      case "stream":
+        if (from === this.settings.rootRegion) this.#receiveStream(message.deltas);
+        return;
+      case "subscribed":
+        if (from !== this.settings.rootRegion) return;
+        this.#subscribed = true;
+        this.#shippedThrough = message.shipSeq > this.#ackedThrough ? message.shipSeq : this.#ackedThrough;
+        this.#acked(message.shipSeq);
+        if (this.#shippedThrough < this.#ackedThrough) this.#shippedThrough = this.#ackedThrough;
+        this.#ship();
+        return;
+      case "streamGap":
+        this.#effects.log("error", "the root no longer keeps the stream this region needs; a state transfer is required", {
+          applied: this.#streamPosReceived, oldest: message.oldestStreamPos,
+        });
+        return;
+      case "renewed":
+        this.#renewed(message.round, message.termMs, message.stale);
+        return;
+      case "revoke":
+        this.#revoke(message.unit, message.epoch);
+        return;
+      case "forward":
+        this.#receiveForward(from, message);
+        return;
+      case "forwardReply":
+        this.#forwardReplied(message.requestId, message.outcome);
+        return;
+      case "sync":
+        this.#afterStaged(() => {
+          const owns = this.lease(message.unit).owner === this.region;
+          this.#effects.send(from, { type: "syncReply", requestId: message.requestId, origin: this.region, shipSeq: this.#ownSeq, ok: owns });
+        });
+        return;
+      case "syncReply":
+        this.#syncReplied(message.requestId, message.origin, message.shipSeq, message.ok);
+        return;
+      case "subscribe":
+      case "ship":
+      case "renew":
+      case "released":
+        if (this.#root === null) this.#effects.log("warn", "root message sent to a region broker", { from, type: message.type });
+        else this.#root.receive(from, message, nowMs);
+        return;
+    }
+  }
+
+  linkChanged(region: RegionName, up: boolean, nowMs: number): void {
+    this.#nowMs = nowMs;
+    if (!up) {
+      if (!this.#linkDownSince.has(region)) this.#linkDownSince.set(region, nowMs);
+      if (region === this.settings.rootRegion) this.#subscribed = false;
+      for (const [requestId, forward] of this.#forwards) {
+        if (forward.region !== region) continue;
+        this.#forwards.delete(requestId);
+        forward.op.done({ kind: "connectionLoss", reason: `lost the link to ${region}` });
+      }
+      for (const [requestId, sync] of this.#syncs) {
+        if (sync.region !== region) continue;
+        this.#syncs.delete(requestId);
+        sync.done(false);
+      }
+      this.#root?.linkDown(region);
+      return;
+    }
+    this.#linkDownSince.delete(region);
+    if (region === this.settings.rootRegion && !this.#isRoot) {
+      this.#resubscribe();
+      this.#renew();
+    }
+  }
+
+  // ------------------------------------------------------------ forwarding
+
+  #forward(op: WriteOp, region: RegionName, session: SessionState | null): void {
+    const requestId = this.#nextRequestId++;
+    const owners = this.#owners(op.request);
+    const leases: UnitEpoch[] = [...owners.keys()].filter((u) => !u.endsWith("/*")).map((unit) => ({ unit, epoch: this.lease(unit).epoch }));
+    const sent = this.#effects.send(region, {
+      type: "forward", requestId, sessionId: op.sessionId, request: op.request, authIds: op.authIds, leases, deps: this.#appliedVector(),
+    });
+    if (!sent) {
+      op.done({ kind: "connectionLoss", reason: `no link to ${region}` });
+      return;
+    }
+    void session;
+    this.#forwards.set(requestId, { region, op, deadlineMs: op.deadlineMs, attempts: 1 });
+  }
+
+  #forwardReplied(requestId: number, outcome: ForwardOutcome): void {
+    const forward = this.#forwards.get(requestId);
+    if (forward === undefined) return; // timed out already
+    this.#forwards.delete(requestId);
+    const op = forward.op;
+    const session = this.#sessions.get(op.sessionId);
+    switch (outcome.kind) {
+      case "committed":
+        if (session !== undefined) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
+        op.done({ kind: "ok", result: outcome.result });
+        return;
+      case "failed":
+        if (session !== undefined && outcome.shipSeq > 0n) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
+        op.done({ kind: "failed", err: outcome.err, ...(outcome.multiResults === undefined ? {} : { multiResults: outcome.multiResults }) });
+        return;
+      case "notOwner":
+        outcome.leases.forEach((lease, index) => {
+          const owner = outcome.owners[index];
+          if (owner !== undefined && lease.epoch > this.lease(lease.unit).epoch) this.#hints.set(lease.unit, { unit: lease.unit, owner, epoch: lease.epoch });
+        });
+        if (forward.attempts >= forwardAttemptsMax) {
+          op.done({ kind: "connectionLoss", reason: "ownership kept changing" });
+          return;
+        }
+        // Wait for the stream to tell us more, then route again.
+        this.#parked.push(op);
+        return;
+      case "unavailable":
+        op.done({ kind: "connectionLoss", reason: outcome.reason });
+        return;
+    }
+  }
+
+  /** A write forwarded by `from`: wait for its deps in arrival order, then commit it if we own it. */
+  #receiveForward(from: RegionName, message: Extract<BrokerMessage, { type: "forward" }>): void {
+    const reply = (outcome: ForwardOutcome): void => {
+      this.#effects.send(from, { type: "forwardReply", requestId: message.requestId, outcome });
+    };
+    const op: WriteOp = {
+      sessionId: message.sessionId, request: message.request, authIds: message.authIds, origin: from, deps: message.deps,
+      forwarded: true, deadlineMs: this.#nowMs + this.settings.forwardTimeoutMs,
+      done: (answer) => reply(this.#forwardOutcome(answer, message.request)),
+    };
+    let queue = this.#incoming.get(from);
+    if (queue === undefined) this.#incoming.set(from, (queue = []));
+    if (queue.length >= this.settings.forwardsInFlightMax) {
+      reply({ kind: "unavailable", reason: "too many forwarded writes waiting" });
+      return;
+    }
+    queue.push(op);
+    this.#pumpIncoming();
+  }
+
+  #forwardOutcome(answer: OpAnswer, request: WriteRequest): ForwardOutcome {
+    switch (answer.kind) {
+      case "ok":
+        return { kind: "committed", result: answer.result, origin: this.region, shipSeq: this.#ownSeqOfLastCommit };
+      case "failed":
+        return { kind: "failed", err: answer.err, ...(answer.multiResults === undefined ? {} : { multiResults: answer.multiResults }), origin: this.region, shipSeq: this.#ownSeq };
+      case "notOwner": {
+        const units = [...this.#owners(request).keys()].filter((u) => !u.endsWith("/*"));
+        return { kind: "notOwner", leases: units.map((unit) => ({ unit, epoch: this.lease(unit).epoch })), owners: units.map((unit) => this.lease(unit).owner) };
+      }
+      case "connectionLoss":
+        return { kind: "unavailable", reason: answer.reason };
+    }
+  }
+
+  /** shipSeq of the delta whose onApplied callback is running (forward replies name it). */
+  get #ownSeqOfLastCommit(): bigint {
+    return this.#appliedOf(this.region);
+  }
+
+  #depsApplied(deps: readonly OriginSeq[]): boolean {
+    return deps.every((dep) => dep.origin === this.region || this.#appliedOf(dep.origin) >= dep.shipSeq);
+  }
+
+  #pumpIncoming(): void {
+    for (const queue of this.#incoming.values()) {
+      while (queue.length > 0) {
+        const op = queue[0]!;
+        if (!this.#depsApplied(op.deps)) {
+          if (this.#nowMs < op.deadlineMs) break;
+          queue.shift();
+          op.done({ kind: "connectionLoss", reason: "dependencies did not arrive in time" });
+          continue;
+        }
+        queue.shift();
+        const destination = this.#route(op.request);
+        if (destination.kind === "forward") op.done({ kind: "notOwner" });
+        else this.#routeRemote(op, destination, null);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------- sync
+
+  #syncReplied(requestId: number, origin: RegionName, shipSeq: bigint, ok: boolean): void {
+    const sync = this.#syncs.get(requestId);
+    if (sync === undefined) return;
+    this.#syncs.delete(requestId);
+    if (!ok) {
+      sync.done(false);
+      return;
+    }
+    this.#whenApplied(origin, shipSeq, sync.deadlineMs, sync.done);
+  }
+
+  // ------------------------------------------------------------- leases
+
+  #revoke(unit: UnitName, epoch: number): void {
+    const lease = this.lease(unit);
+    if (lease.owner !== this.region || lease.epoch !== epoch) {
+      this.#effects.log("info", "ignoring revoke of a lease this region does not hold at that epoch", { unit, epoch, held: lease.epoch });
+      return;
+    }
+    this.#releasing.set(unit, epoch);
+    this.#checkReleases();
+  }
+
+  /** Called by the root role for units of its own region. */
+  releaseLocally(unit: UnitName, epoch: number): void {
+    this.#releasing.set(unit, epoch);
+    this.#checkReleases();
+  }
+
+  /** Releasing units with nothing of theirs in flight answer `released`. */
+  #checkReleases(): void {
+    for (const [unit, epoch] of this.#releasing) {
+      if (this.#staged.some((s) => s.units.has(unit))) continue;
+      if (this.#root !== null) this.#root.released(this.region, unit, epoch, this.#ownSeq, this.#nowMs);
+      else this.#effects.send(this.settings.rootRegion, { type: "released", unit, epoch, shipSeq: this.#ownSeq });
+    }
+  }
+
+  #heldLeases(): UnitEpoch[] {
+    const held: UnitEpoch[] = [];
+    for (const row of this.tree.replication.leases.values()) if (row.owner === this.region) held.push({ unit: row.unit, epoch: row.epoch });
+    return held;
+  }
+
+  #renew(): void {
+    if (this.#isRoot) return;
+    this.#renewRound += 1;
+    const counts = [...this.#countsSinceRenew.values()];
+    const sent = this.#effects.send(this.settings.rootRegion, { type: "renew", round: this.#renewRound, leases: this.#heldLeases(), counts });
+    this.#lastRenewMs = this.#nowMs;
+    if (!sent) return;
+    this.#countsSinceRenew.clear();
+    this.#renewSentMs.set(this.#renewRound, this.#nowMs);
+    for (const round of this.#renewSentMs.keys()) if (round < this.#renewRound - 16) this.#renewSentMs.delete(round);
+  }
+
+  #renewed(round: number, termMs: number, stale: readonly UnitEpoch[]): void {
+    const sentMs = this.#renewSentMs.get(round);
+    if (sentMs === undefined) return;
+    // The lease runs from when the renewal was sent, shortened by the drift bound (design section 5).
+    const until = sentMs + termMs * (1 - this.settings.clockDriftMax);
+    if (until > this.#leaseValidUntilMs) this.#leaseValidUntilMs = until;
+    if (stale.length > 0) this.#effects.log("info", "the root says these leases are no longer ours", { stale: stale.map((s) => s.unit) });
+  }
+
+  /** Write counts the root collects with renewals (and the root's own). */
+  takeCountsForRoot(): WriteCount[] {
+    const counts = [...this.#countsSinceRenew.values()];
+    this.#countsSinceRenew.clear();
+    return counts;
+  }
+
+  // ------------------------------------------------------------- sessions
+
+  #unreachableOwnersOf(sessionId: bigint): RegionName[] {
+    const regions = new Set<RegionName>();
+    for (const path of this.tree.ephemeralsOf(sessionId)) {
+      const owner = this.lease(this.units.unitOfNode(path)).owner;
+      if (owner === this.region) continue;
+      const downSince = this.#linkDownSince.get(owner);
+      if (downSince !== undefined && this.#nowMs - downSince >= this.settings.ownerUnreachableMs) regions.add(owner);
+    }
+    return [...regions];
+  }
+
+  /**
+   * Close or expiry of one of this region's sessions. Its ephemerals in
+   * units owned elsewhere are deleted by their owners first (as forwarded
+   * deleteEphemerals writes); then the session closes here, deleting the
+   * ephemerals this region owns in the same delta. Retries until done.
+   */
+  #closeSession(sessionId: bigint, done: (answer: WriteAnswer) => void): void {
+    this.#closing.add(sessionId);
+    const attempt = (): void => {
+      const remote = new Map<RegionName, string[]>();
+      for (const path of this.#pending.view.ephemeralsOf(sessionId)) {
+        const request: WriteRequest = { op: "deleteEphemerals", sessionId, paths: [path] };
+        const destination = this.#route(request);
+        if (destination.kind === "local") continue;
+        const key = destination.kind === "forward" ? destination.region : destination.kind === "gather" ? "*gather" : "*wait";
+        let paths = remote.get(key);
+        if (paths === undefined) remote.set(key, (paths = []));
+        paths.push(path);
+      }
+      if (remote.size === 0) {
+        this.#commitClose(sessionId, done, attempt);
+        return;
+      }
+      let outstanding = remote.size;
+      let failed = false;
+      for (const paths of remote.values()) {
+        const op: WriteOp = {
+          sessionId, request: { op: "deleteEphemerals", sessionId, paths }, authIds: [], origin: this.region, deps: [],
+          forwarded: false, deadlineMs: this.#nowMs + this.settings.forwardTimeoutMs,
+          done: (answer) => {
+            if (answer.kind === "connectionLoss" || answer.kind === "notOwner") failed = true;
+            if (--outstanding > 0) return;
+            const session = this.#sessions.get(sessionId);
+            const barrier = session?.barrier ?? null;
+            const next = (): void => (failed ? this.#retryLater(attempt) : attempt());
+            if (barrier === null) next();
+            else this.#whenApplied(barrier.origin, barrier.shipSeq, this.#nowMs + this.settings.forwardTimeoutMs, () => next());
+          },
+        };
+        this.#reroute(op);
+      }
+    };
+    attempt();
+  }
+
+  #commitClose(sessionId: bigint, done: (answer: WriteAnswer) => void, retry: () => void): void {
+    const op: WriteOp = {
+      sessionId, request: { op: "closeSession", sessionId }, authIds: [], origin: this.region, deps: [], forwarded: false,
+      deadlineMs: this.#nowMs + this.settings.forwardTimeoutMs,
+      done: (answer) => {
+        if (answer.kind === "connectionLoss" || answer.kind === "notOwner") {
+          this.#retryLater(retry);
+          return;
+        }
+        this.#closing.delete(sessionId);
+        this.#sessions.delete(sessionId);
+        done(answer);
+      },
+    };
+    // A close that would touch units we do not own (an ephemeral created meanwhile elsewhere) goes round again.
+    if (!this.commitLocal(op, [])) {
+      this.#parked = this.#parked.filter((parked) => parked !== op);
+      this.#retryLater(retry);
+    }
+  }
+
+  #retryQueue: Array<{ atMs: number; run: () => void }> = [];
+
+  #retryLater(run: () => void): void {
+    this.#retryQueue.push({ atMs: this.#nowMs + this.settings.renewIntervalMs, run });
+  }
+
+  // ---------------------------------------------------------------- tick
+
+  tick(nowMs: number): void {
+    this.#nowMs = nowMs;
+    if (!this.#isRoot && nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs) this.#renew();
+    if (!this.#isRoot && !this.#subscribed && nowMs - this.#lastRenewMs < 1) this.#resubscribe();
+    this.#expireForwards();
+    this.#retryParked();
+    this.#pumpIncoming();
+    const due = this.#retryQueue.filter((r) => r.atMs <= nowMs);
+    this.#retryQueue = this.#retryQueue.filter((r) => r.atMs > nowMs);
+    for (const retry of due) retry.run();
+    this.#disconnectUnreachable();
+    this.#root?.tick(nowMs);
+    this.#ship();
+  }
+
+  #expireForwards(): void {
+    for (const [requestId, forward] of this.#forwards) {
+      if (this.#nowMs < forward.deadlineMs) continue;
+      this.#forwards.delete(requestId);
+      forward.op.done({ kind: "connectionLoss", reason: `no answer from ${forward.region}` });
+    }
+    for (const [requestId, sync] of this.#syncs) {
+      if (this.#nowMs < sync.deadlineMs) continue;
+      this.#syncs.delete(requestId);
+      sync.done(false);
+    }
+    const waiting = this.#appliedWaiters;
+    this.#appliedWaiters = [];
+    for (const waiter of waiting) {
+      if (this.#nowMs >= waiter.deadlineMs) waiter.wake(false);
+      else this.#appliedWaiters.push(waiter);
+    }
+  }
+
+  #disconnectUnreachable(): void {
+    const prefix = BigInt(this.settings.regions.indexOf(this.region) + 1);
+    for (const [sessionId] of this.tree.ephemeralsBySession()) {
+      if (BigInt.asUintN(64, sessionId) >> 56n !== prefix || this.#closing.has(sessionId)) continue;
+      if (this.#unreachableOwnersOf(sessionId).length > 0) this.#effects.disconnectSession(sessionId);
+    }
+  }
+
+  // -------------------------------------------------------------- status
+
+  leaseStatus(nodeId: string): LeaseStatusReport {
+    const units = new Set<UnitName>(["/"]);
+    for (const rule of this.settings.leaseRoots) if (!rule.pattern.endsWith("/*")) units.add(rule.pattern);
+    for (const unit of this.tree.replication.leases.keys()) units.add(unit);
+    for (const rule of this.settings.leaseRoots) {
+      if (!rule.pattern.endsWith("/*")) continue;
+      const parent = rule.pattern.slice(0, -2) || "/";
+      for (const child of this.tree.childrenOf?.(parent) ?? []) units.add(`${parent === "/" ? "" : parent}/${child}`);
+    }
+    const counts = this.#root?.writeCounts ?? this.#writeCounts;
+    return {
+      region: this.region,
+      node: nodeId,
+      root: this.#isRoot,
+      units: [...units].sort().map((unit) => {
+        const lease = this.lease(unit);
+        const state = this.#unitState(unit, lease.owner);
+        return {
+          unit,
+          owner: lease.owner,
+          epoch: lease.epoch,
+          durability: this.units.unitRule(unit).durability,
+          state,
+          writesByOrigin: Object.fromEntries(counts.get(unit) ?? new Map<RegionName, number>()),
+        };
+      }),
+    };
+  }
+
+  #unitState(unit: UnitName, owner: RegionName): LeaseUnitState {
+    if (owner !== this.region) return "remote";
+    if (this.#releasing.has(unit) || this.#root?.isMoving(unit) === true) return "releasing";
+    return this.#ownsActive(unit) ? "owned" : "lapsed";
+  }
+
+  // ------------------------------------------------- inspection, operators
+
+  /** Whether this region may commit to the unit right now (the simulator checks one such region per unit). */
+  ownsActiveUnit(unit: UnitName): boolean {
+    return this.#ownsActive(unit);
+  }
+
+  /** Progress counters: the simulator waits for every region to be idle and caught up. */
+  progress(): { staged: number; unshipped: number; streamPos: bigint; subscribed: boolean; parked: number; forwards: number } {
+    return {
+      staged: this.#staged.length,
+      unshipped: this.#unshipped.length,
+      streamPos: this.#isRoot ? this.tree.replication.streamPos : this.#streamPosReceived,
+      subscribed: this.#isRoot || this.#subscribed,
+      parked: this.#parked.length,
+      forwards: this.#forwards.size,
+    };
+  }
+
+  /** A session's broker-side state, for diagnostics. */
+  describeSession(sessionId: bigint): string {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return "none";
+    const barrier = session.barrier === null ? "-" : `${session.barrier.origin}#${session.barrier.shipSeq}(applied ${this.#appliedOf(session.barrier.origin)})`;
+    return `queue ${session.queue.length} local ${session.localOutstanding} remote ${session.remoteOutstanding} barrier ${barrier} readers ${session.readyWaiters.length} closing ${this.#closing.has(sessionId)}`;
+  }
+
+  /** Operator (root only): move a unit to a region, as a policy would. */
+  moveUnit(unit: UnitName, to: RegionName, nowMs: number): boolean {
+    this.#nowMs = nowMs;
+    if (this.#root === null || !this.settings.regions.includes(to)) return false;
+    this.#root.move(unit, to, "operator", nowMs);
+    return true;
+  }
+
+  // ----------------------------------------------------------- root role
+
+  /** Root role: writes gathered here run through the ordinary local path once every unit is ours. */
+  runGathered(op: WriteOp): void {
+    this.#commitOrPark(op);
+  }
+
+  /** Root role: the units a request names (new lease roots named only when prepared excluded). */
+  unitsNamedBy(request: WriteRequest): UnitName[] {
+    return [...this.units.unitsOfRequest(request).units];
+  }
+
+  /** Root role: highest shipSeq of `origin` staged here. */
+  receivedFrom(origin: RegionName): bigint {
+    return this.#received.get(origin) ?? 0n;
+  }
+
+  /** Root role: a fenced delta is passed over so the origin's later deltas can follow. */
+  skipShipped(origin: RegionName, shipSeq: bigint): void {
+    if (this.receivedFrom(origin) < shipSeq) this.#received.set(origin, shipSeq);
+  }
+
+  /** Root role: stages a shipped delta the root has given a stream position. */
+  stageSequenced(delta: Delta): void {
+    this.#stage({ ...delta, zxid: this.#nextZxid() }, new Set(), null);
+  }
+
+  /** Root role: lease records become the root's next own delta (no ops), and so stream entries. */
+  recordLeases(leases: LeaseRecord[]): void {
+    invariant(this.#root !== null, "only the root records leases");
+    this.#ownSeq += 1n;
+    const stamp: ReplicationStamp = { origin: this.region, shipSeq: this.#ownSeq, streamPos: this.#root.nextStreamPos(), leases };
+    this.#stage({ zxid: this.#nextZxid(), timeMs: BigInt(Math.floor(this.#nowMs)), sessionId: 0n, ops: [], stamp }, new Set(), null);
+  }
+
+  /** Root role: after a restart, the stream entries recovery replayed. */
+  restoreStream(deltas: readonly Delta[]): void {
+    this.#root?.restoreStream(deltas);
+  }
+}
+
+export type { WriteOp };

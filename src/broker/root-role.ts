@@ -1,0 +1,263 @@
+// What the root's region does beyond being a region (design sections 3-4):
+// it sequences the global stream (its own region log is the stream: every
+// delta it stages gets the next stream position, so the stream is persisted
+// exactly as its log is), fans the stream out to subscribed regions, keeps
+// the lease table, fences deltas of stale owners, and gathers the leases a
+// spanning write needs. Pure, like RegionCore, which it is part of.
+
+import type { Delta, LeaseRecord } from "../tree/types.js";
+import { LeaseTable } from "./lease-table.js";
+import type { BrokerMessage, RegionName, UnitName } from "./messages.js";
+import type { CoreEffects, RegionCore, WriteOp } from "./region-core.js";
+import type { BrokerSettings } from "./settings.js";
+import type { UnitMap } from "./units.js";
+
+interface Gathering {
+  op: WriteOp;
+  units: UnitName[];
+}
+
+export class RootRole {
+  readonly #core: RegionCore;
+  readonly #settings: BrokerSettings;
+  readonly #units: UnitMap;
+  readonly #effects: CoreEffects;
+  readonly leases: LeaseTable;
+  /** Applied stream entries, oldest first (bounded by streamRetainedDeltasMax). */
+  #retained: Delta[] = [];
+  /** Next stream position to hand out (staged), and the next to send to each subscribed region. */
+  #streamPosStaged: bigint;
+  readonly #subscribers = new Map<RegionName, bigint>();
+  #gathering: Gathering[] = [];
+  /** Units held at the root for a gathered write (not to be moved back meanwhile). */
+  readonly #held = new Map<UnitName, number>();
+  /** Where units taken for gathering go back to once no gathered write holds them. */
+  readonly #returnTo = new Map<UnitName, RegionName>();
+
+  constructor(args: { core: RegionCore; settings: BrokerSettings; units: UnitMap; nowMs: number; effects: CoreEffects }) {
+    this.#core = args.core;
+    this.#settings = args.settings;
+    this.#units = args.units;
+    this.#effects = args.effects;
+    this.#streamPosStaged = args.core.tree.replication.streamPos;
+    this.leases = new LeaseTable({
+      settings: args.settings,
+      units: args.units,
+      rows: args.core.tree.replication.leases.values(),
+      nowMs: args.nowMs,
+      effects: {
+        send: (region, message) => void this.#effects.send(region, message),
+        record: (lease) => this.#core.recordLeases([lease]),
+        releaseLocally: (unit, epoch) => this.#core.releaseLocally(unit, epoch),
+        sequencedThrough: (origin) => this.#core.receivedFrom(origin),
+        log: (message, fields) => this.#effects.log("info", message, fields),
+      },
+    });
+  }
+
+  get writeCounts(): ReadonlyMap<UnitName, ReadonlyMap<RegionName, number>> {
+    return this.leases.writeCounts;
+  }
+
+  isMoving(unit: UnitName): boolean {
+    return this.leases.isMoving(unit);
+  }
+
+  /** The stream position the next staged delta takes. */
+  nextStreamPos(): bigint {
+    this.#streamPosStaged += 1n;
+    return this.#streamPosStaged;
+  }
+
+  /** After a restart: the stream entries recovery replayed, so regions behind can resume from them. */
+  restoreStream(deltas: readonly Delta[]): void {
+    this.#retained = deltas.filter((d) => (d.stamp?.streamPos ?? 0n) > 0n).slice(-this.#settings.streamRetainedDeltasMax);
+  }
+
+  get oldestRetainedPos(): bigint {
+    return this.#retained[0]?.stamp?.streamPos ?? this.#core.tree.replication.streamPos + 1n;
+  }
+
+  logFailed(): void {
+    this.#streamPosStaged = this.#core.tree.replication.streamPos;
+    this.leases.logFailed();
+  }
+
+  /** A delta reached the root's tree: it is now part of the stream others may read. */
+  applied(delta: Delta, nowMs: number): void {
+    const stamp = delta.stamp;
+    if (stamp === undefined || stamp.streamPos === 0n) return;
+    this.#retained.push(delta);
+    if (this.#retained.length > this.#settings.streamRetainedDeltasMax) this.#retained.shift();
+    for (const row of stamp.leases) this.leases.noteRecorded(row);
+    for (const region of this.#subscribers.keys()) this.#pump(region);
+    if (stamp.leases.length > 0) this.#runGathered(nowMs);
+  }
+
+  receive(from: RegionName, message: BrokerMessage, nowMs: number): void {
+    switch (message.type) {
+      case "subscribe":
+        this.#subscribe(from, message.streamPos);
+        return;
+      case "ship":
+        this.#sequence(from, message.deltas);
+        return;
+      case "renew":
+        this.leases.renew(from, message.round, message.leases, message.counts, nowMs);
+        return;
+      case "released":
+        this.leases.released(from, message.unit, message.epoch, message.shipSeq);
+        return;
+      default:
+        return;
+    }
+  }
+
+  released(region: RegionName, unit: UnitName, epoch: number, shipSeq: bigint, nowMs: number): void {
+    void nowMs;
+    this.leases.released(region, unit, epoch, shipSeq);
+  }
+
+  linkDown(region: RegionName): void {
+    this.#subscribers.delete(region);
+  }
+
+  // ---------------------------------------------------------------- stream
+
+  #subscribe(region: RegionName, streamPos: bigint): void {
+    const next = streamPos + 1n;
+    const sequenced = this.#core.tree.replication.applied.get(region) ?? 0n;
+    this.#effects.send(region, { type: "subscribed", shipSeq: sequenced, streamPos: this.#core.tree.replication.streamPos });
+    if (next < this.oldestRetainedPos) {
+      this.#effects.send(region, { type: "streamGap", oldestStreamPos: this.oldestRetainedPos });
+      this.#subscribers.delete(region);
+      return;
+    }
+    this.#subscribers.set(region, next);
+    this.#pump(region);
+  }
+
+  /** Sends a subscribed region everything applied after its position, in batches. */
+  #pump(region: RegionName): void {
+    let next = this.#subscribers.get(region);
+    if (next === undefined) return;
+    const oldest = this.oldestRetainedPos;
+    while (true) {
+      const start = Number(next - oldest);
+      if (start < 0 || start >= this.#retained.length) break;
+      const batch = this.#retained.slice(start, start + this.#settings.streamBatchDeltasMax);
+      if (!this.#effects.send(region, { type: "stream", deltas: batch })) {
+        this.#subscribers.delete(region);
+        return;
+      }
+      next += BigInt(batch.length);
+    }
+    this.#subscribers.set(region, next);
+  }
+
+  /**
+   * Deltas a region shipped, in its commit order: each is appended to the
+   * stream once, in shipSeq order; a delta touching a unit the region does
+   * not own at the root's current epoch is fenced (dropped, logged).
+   */
+  #sequence(from: RegionName, deltas: readonly Delta[]): void {
+    for (const delta of deltas) {
+      const stamp = delta.stamp;
+      if (stamp === undefined || stamp.origin !== from) {
+        this.#effects.log("warn", "unstamped or misattributed delta shipped; dropped", { from });
+        continue;
+      }
+      const sequenced = this.#core.receivedFrom(from);
+      if (stamp.shipSeq <= sequenced) continue;
+      if (stamp.shipSeq !== sequenced + 1n) {
+        // A gap: the region resends from what we confirm.
+        this.#effects.send(from, { type: "subscribed", shipSeq: sequenced, streamPos: this.#core.tree.replication.streamPos });
+        return;
+      }
+      const stale = [...this.#units.unitsOfDelta(delta)].filter((unit) => this.leases.lease(unit).owner !== from);
+      if (stale.length > 0 || !this.#sessionsBelongTo(delta, from)) {
+        this.#effects.log("error", "fenced a delta from a region that does not own its units", { from, shipSeq: stamp.shipSeq, units: stale });
+        this.#core.skipShipped(from, stamp.shipSeq);
+        continue;
+      }
+      this.#core.stageSequenced({ ...delta, stamp: { ...stamp, streamPos: this.nextStreamPos() } });
+    }
+  }
+
+  #sessionsBelongTo(delta: Delta, region: RegionName): boolean {
+    const prefix = BigInt(this.#settings.regions.indexOf(region) + 1);
+    return delta.ops.every((op) => (op.type !== "createSession" && op.type !== "closeSession") || BigInt.asUintN(64, op.sessionId) >> 56n === prefix);
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  /** A lease root created by a delta the root commits, never leased before: the root takes it in the same step. */
+  claimNewUnit(unit: UnitName, delta: Delta): LeaseRecord | null {
+    if (this.leases.rows.has(unit) || this.leases.isMoving(unit)) return null;
+    const created = delta.ops.some((op) => op.type === "create" && op.path === unit);
+    return created ? { unit, owner: this.#settings.rootRegion, epoch: 1 } : null;
+  }
+
+  /**
+   * A write spanning units of several owners: the root takes every lease it
+   * needs (design section 3.5: the lowest broker above all owners, which is
+   * the root with two levels), then commits it as their owner.
+   */
+  gather(op: WriteOp, nowMs: number): void {
+    const units = this.#core.unitsNamedBy(op.request);
+    for (const unit of units) {
+      this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
+      const owner = this.leases.lease(unit).owner;
+      if (owner !== this.#settings.rootRegion && !this.#returnTo.has(unit)) this.#returnTo.set(unit, owner);
+      this.leases.move(unit, this.#settings.rootRegion, "gathering a spanning write", nowMs);
+    }
+    this.#gathering.push({ op, units });
+    this.#runGathered(nowMs);
+  }
+
+  #runGathered(nowMs: number): void {
+    const waiting = this.#gathering;
+    this.#gathering = [];
+    for (const gathering of waiting) {
+      const ready = gathering.units.every((unit) => this.#core.lease(unit).owner === this.#settings.rootRegion && !this.leases.isMoving(unit));
+      if (!ready && nowMs < gathering.op.deadlineMs) {
+        this.#gathering.push(gathering);
+        continue;
+      }
+      for (const unit of gathering.units) {
+        const count = (this.#held.get(unit) ?? 1) - 1;
+        if (count <= 0) this.#held.delete(unit);
+        else this.#held.set(unit, count);
+      }
+      if (!ready) gathering.op.done({ kind: "connectionLoss", reason: "could not gather the leases in time" });
+      else this.#core.runGathered(gathering.op);
+    }
+  }
+
+  tick(nowMs: number): void {
+    this.leases.addCounts(this.#core.takeCountsForRoot());
+    this.leases.tick(nowMs);
+    this.leases.reclaimExpired(nowMs);
+    this.#runGathered(nowMs);
+    this.#returnGathered(nowMs);
+  }
+
+  /** Units taken for a gathered write go back to their owner once nothing holds them (and it is reachable). */
+  #returnGathered(nowMs: number): void {
+    for (const [unit, to] of this.#returnTo) {
+      const owner = this.leases.lease(unit).owner;
+      if (owner === to || owner !== this.#settings.rootRegion && !this.leases.isMoving(unit)) {
+        this.#returnTo.delete(unit);
+        continue;
+      }
+      if (this.#held.has(unit) || this.leases.isMoving(unit) || this.leases.expired(to, nowMs)) continue;
+      this.leases.move(unit, to, "return after gathering", nowMs);
+    }
+  }
+
+  /** An operator (or a policy) moves a unit; it is no longer due back anywhere. */
+  move(unit: UnitName, to: RegionName, reason: string, nowMs: number): void {
+    this.#returnTo.delete(unit);
+    this.leases.move(unit, to, reason, nowMs);
+  }
+}
