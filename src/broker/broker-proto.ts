@@ -51,7 +51,7 @@ message WriteCount { required string unit = 1; required string origin = 2; requi
 message OriginSeq { required string origin = 1; required int64 ship_seq = 2; }
 
 message Renew { required int64 round = 1; repeated UnitEpoch leases = 2; repeated WriteCount counts = 3; }
-message Renewed { required int64 round = 1; required int64 term_ms = 2; repeated UnitEpoch stale = 3; }
+message Renewed { required int64 round = 1; required int64 term_ms = 2; repeated UnitEpoch stale = 3; required int64 stream_pos = 4; }
 message Revoke { required string unit = 1; required int64 epoch = 2; }
 message Released { required string unit = 1; required int64 epoch = 2; required int64 ship_seq = 3; }
 

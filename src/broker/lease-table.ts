@@ -152,14 +152,19 @@ export class LeaseTable {
   }
 
   /** A region renewed every lease it holds; answers which of them are no longer its own. */
-  renew(region: RegionName, round: number, leases: readonly UnitEpoch[], counts: readonly WriteCount[], nowMs: number): void {
+  renew(region: RegionName, round: number, leases: readonly UnitEpoch[], counts: readonly WriteCount[], streamPos: bigint, nowMs: number): void {
     this.#renewedMs.set(region, nowMs);
     this.addCounts(counts);
+    // A unit the region released (or that is being recorded away from it) is not its to write, even if it forgot.
     const stale = leases.filter((held) => {
       const current = this.lease(held.unit);
-      return current.owner !== region || current.epoch !== held.epoch;
+      const leaving = this.#moves.get(held.unit);
+      return current.owner !== region || current.epoch !== held.epoch || (leaving !== undefined && leaving.state !== "revoking");
     });
-    this.#effects.send(region, { type: "renewed", round, termMs: this.#settings.leaseTermMs, stale });
+    for (const move of this.#moves.values()) {
+      if (move.from === region && move.state !== "revoking" && !stale.some((s) => s.unit === move.unit)) stale.push({ unit: move.unit, epoch: move.epoch });
+    }
+    this.#effects.send(region, { type: "renewed", round, termMs: this.#settings.leaseTermMs, stale, streamPos });
   }
 
   /** Write counts by origin, from renewals and from the root's own region. */
@@ -206,7 +211,7 @@ export class LeaseTable {
       const move = this.#moves.get(unit);
       if (move?.state === "recorded") continue;
       this.#moves.delete(unit);
-      this.#effects.log("reclaiming global unit from expired owner", { unit, owner: row.owner, epoch: row.epoch });
+      this.#effects.log("reclaiming global unit from expired owner", { unit, owner: row.owner, epoch: row.epoch, lastRenewalMs: this.#renewedMs.get(row.owner) ?? null, startedMs: this.#startedMs, nowMs });
       this.#moves.set(unit, {
         unit, from: row.owner, to: this.#settings.rootRegion, epoch: row.epoch,
         reason: "owner lease expired", state: "recorded", revokeSentMs: nowMs, releasedThrough: 0n,

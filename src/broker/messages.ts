@@ -54,8 +54,9 @@ export type BrokerMessage =
   | { type: "streamGap"; oldestStreamPos: bigint }
   /** Region -> root: renews every lease the region holds, with write counts since the last renewal. */
   | { type: "renew"; round: number; leases: UnitEpoch[]; counts: WriteCount[] }
-  /** Root -> region: renewal accepted for `termMs` from when it was sent; `stale` leases are not the region's any more. */
-  | { type: "renewed"; round: number; termMs: number; stale: UnitEpoch[] }
+  /** Root -> region: renewal accepted for `termMs` from when it was sent; `stale` leases are not the region's any more;
+   *  `streamPos` is how far the stream has got (a region behind it that hears nothing more asks again). */
+  | { type: "renewed"; round: number; termMs: number; stale: UnitEpoch[]; streamPos: bigint }
   /** Root -> owner: release the unit (migration or gathering). */
   | { type: "revoke"; unit: UnitName; epoch: number }
   /** Owner -> root: nothing more will be committed to the unit at `epoch`; all of it is shipped through `shipSeq`. */

@@ -21,6 +21,7 @@
 //     forwarded write, ephemerals removed at their owners on close.
 // The root's region additionally runs RootRole (stream sequencing, lease table).
 
+import { ErrorCode } from "../protocol/codes.js";
 import { invariant } from "../tree/assert.js";
 import type { DataTree } from "../tree/data-tree.js";
 import { PendingTree } from "../tree/pending.js";
@@ -98,6 +99,8 @@ interface SessionState {
   /** After a forwarded write: the session's next reads wait until this is applied here. */
   barrier: OriginSeq | null;
   readyWaiters: Array<() => void>;
+  /** Regions this session's writes were forwarded to: its close asks each to delete its ephemerals. */
+  forwardedTo: Set<RegionName>;
 }
 
 interface PendingForward {
@@ -138,10 +141,24 @@ export class RegionCore {
   #parked: WriteOp[] = [];
   readonly #forwards = new Map<number, PendingForward>();
   readonly #syncs = new Map<number, PendingSync>();
-  #nextRequestId = 1;
+  /** Request ids start from the clock so that ids of a restarted node do not repeat those of its past life. */
+  #nextRequestId: number;
+  /** Forwards recently received, by sender and request id: a duplicate is not executed twice. */
+  readonly #recentForwards = new Set<string>();
+  readonly #recentForwardOrder: string[] = [];
   /** Forwarded ops per forwarding region, each waiting for its deps in arrival order. */
   readonly #incoming = new Map<RegionName, WriteOp[]>();
   #appliedWaiters: AppliedWaiter[] = [];
+  /**
+   * Epochs at which the root, answering a renewal sent after this region
+   * learnt of the lease, confirmed a unit as ours. A region writes a unit
+   * only at a confirmed epoch: a grant read late from the stream may
+   * already be superseded, and a release promised before a crash is not
+   * remembered across it. (The root, the lease authority, needs no confirmation.)
+   */
+  readonly #confirmedEpochs = new Map<UnitName, number>();
+  /** Releasing units whose `released` answer went out (sent again when the root asks again). */
+  readonly #releaseAnswered = new Set<UnitName>();
   /** Units this region was asked to release (epoch), admitting nothing new to them. */
   readonly #releasing = new Map<UnitName, number>();
   /** Lease rows heard from owners' notOwner answers, newer than the stream has told us. */
@@ -161,7 +178,7 @@ export class RegionCore {
   /** Leases of `global` units may be used until then (renewals, shortened by the drift bound). */
   #leaseValidUntilMs = 0;
   #renewRound = 0;
-  readonly #renewSentMs = new Map<number, number>();
+  readonly #renewals = new Map<number, { sentMs: number; held: UnitEpoch[] }>();
   #lastRenewMs = Number.NEGATIVE_INFINITY;
   readonly #countsSinceRenew = new Map<string, WriteCount>();
   readonly #writeCounts = new Map<UnitName, Map<RegionName, number>>();
@@ -178,6 +195,7 @@ export class RegionCore {
     this.#options = args.options;
     this.#effects = args.effects;
     this.#nowMs = args.nowMs;
+    this.#nextRequestId = Math.floor(args.nowMs) * 1000 + 1;
     this.#lastAllocatedZxid = args.tree.lastZxid;
     const cursor = args.tree.replication;
     this.#ownSeq = cursor.applied.get(args.settings.region) ?? 0n;
@@ -238,7 +256,15 @@ export class RegionCore {
     const owner = row?.owner ?? this.units.unitRule(unit).home ?? this.settings.rootRegion;
     if (owner !== this.region || this.#releasing.has(unit)) return false;
     if (this.#root?.isMoving(unit) === true) return false;
+    if (!this.#isRoot && !this.#confirmedAt(unit, row?.epoch ?? 0)) return false;
     return this.units.unitRule(unit).durability === "region" || this.#isRoot || this.#nowMs < this.#leaseValidUntilMs;
+  }
+
+  #confirmedAt(unit: UnitName, epoch: number): boolean {
+    if (this.#confirmedEpochs.get(unit) === epoch) return true;
+    // A lease root that does not exist yet and was never leased is its home's: the root takes it only
+    // through revoke and release (a gathering), never behind the home's back.
+    return epoch === 0 && !this.tree.replication.leases.has(unit) && this.tree.node(unit) === undefined;
   }
 
   // ------------------------------------------------------------ client API
@@ -273,7 +299,19 @@ export class RegionCore {
   /** sync(path): catches up with the owner of the path's unit, then calls done(true). */
   sync(path: string, nowMs: number, done: (ok: boolean) => void): void {
     this.#nowMs = nowMs;
-    const unit = this.units.unitOfNode(path === "" ? "/" : path);
+    // A path's znode and its children can sit in two units (a lease root): catch up with both owners.
+    const node = path === "" ? "/" : path;
+    const units = new Set([this.units.unitOfNode(node), this.units.unitOfChildren(node)]);
+    let waiting = units.size;
+    let ok = true;
+    const settle = (unitOk: boolean): void => {
+      ok &&= unitOk;
+      if (--waiting === 0) done(ok);
+    };
+    for (const unit of units) this.#syncUnit(unit, nowMs, settle);
+  }
+
+  #syncUnit(unit: UnitName, nowMs: number, done: (ok: boolean) => void): void {
     const owner = this.lease(unit).owner;
     if (owner === this.region) {
       this.#afterStaged(() => done(true));
@@ -304,7 +342,7 @@ export class RegionCore {
   #session(sessionId: bigint): SessionState {
     let session = this.#sessions.get(sessionId);
     if (session === undefined) {
-      session = { queue: [], localOutstanding: 0, remoteOutstanding: false, barrier: null, readyWaiters: [] };
+      session = { queue: [], localOutstanding: 0, remoteOutstanding: false, barrier: null, readyWaiters: [], forwardedTo: new Set() };
       this.#sessions.set(sessionId, session);
     }
     return session;
@@ -325,6 +363,10 @@ export class RegionCore {
    * its later operations see its earlier ones.
    */
   #pumpSession(sessionId: bigint, session: SessionState): void {
+    if (this.#closing.has(sessionId)) {
+      for (const queued of session.queue.splice(0)) queued.done({ kind: "failed", err: ErrorCode.sessionExpired });
+      return;
+    }
     while (session.queue.length > 0) {
       const op = session.queue[0]!;
       if (session.remoteOutstanding) return;
@@ -457,6 +499,9 @@ export class RegionCore {
    * out to touch a unit this region cannot write (then nothing is staged).
    */
   commitLocal(op: WriteOp, claims: LeaseRecord[]): boolean {
+    if (op.request.op === "deleteEphemerals" && op.request.paths.length === 0) {
+      op = { ...op, request: { ...op.request, paths: this.#ownedEphemerals(op.request.sessionId) } };
+    }
     const zxid = this.#lastAllocatedZxid + 1n;
     const clockZxid = BigInt(Math.max(0, Math.floor(this.#nowMs))) << zxidLogicalBits;
     const ctx = { sessionId: op.sessionId, authIds: op.authIds, zxid: clockZxid > zxid ? clockZxid : zxid, timeMs: BigInt(Math.floor(this.#nowMs)) };
@@ -586,8 +631,15 @@ export class RegionCore {
     const hint = this.#hints.get(row.unit);
     if (hint !== undefined && hint.epoch <= row.epoch) this.#hints.delete(row.unit);
     const releasing = this.#releasing.get(row.unit);
-    if (releasing !== undefined && row.epoch > releasing) this.#releasing.delete(row.unit);
-    if (row.owner === this.region) this.#effects.log("info", "lease granted", { unit: row.unit, epoch: row.epoch });
+    if (releasing !== undefined && row.epoch > releasing) {
+      this.#releasing.delete(row.unit);
+      this.#releaseAnswered.delete(row.unit);
+    }
+    if (row.owner === this.region) {
+      this.#effects.log("info", "lease granted", { unit: row.unit, epoch: row.epoch });
+      // Ask the root at once, so the grant is confirmed one round trip later rather than at the next renewal.
+      this.#renew();
+    }
   }
 
   // -------------------------------------------------------------- applied
@@ -706,6 +758,7 @@ export class RegionCore {
         return;
       case "renewed":
         this.#renewed(message.round, message.termMs, message.stale);
+        this.#catchUp(message.streamPos);
         return;
       case "revoke":
         this.#revoke(message.unit, message.epoch);
@@ -763,6 +816,7 @@ export class RegionCore {
   // ------------------------------------------------------------ forwarding
 
   #forward(op: WriteOp, region: RegionName, session: SessionState | null): void {
+    session?.forwardedTo.add(region);
     const requestId = this.#nextRequestId++;
     const owners = this.#owners(op.request);
     const leases: UnitEpoch[] = [...owners.keys()].filter((u) => !u.endsWith("/*")).map((unit) => ({ unit, epoch: this.lease(unit).epoch }));
@@ -773,7 +827,6 @@ export class RegionCore {
       op.done({ kind: "connectionLoss", reason: `no link to ${region}` });
       return;
     }
-    void session;
     this.#forwards.set(requestId, { region, op, deadlineMs: op.deadlineMs, attempts: 1 });
   }
 
@@ -783,6 +836,7 @@ export class RegionCore {
     this.#forwards.delete(requestId);
     const op = forward.op;
     const session = this.#sessions.get(op.sessionId);
+    if (outcome.kind === "committed" || outcome.kind === "failed") this.#lastForwardShipSeq = outcome.shipSeq;
     switch (outcome.kind) {
       case "committed":
         if (session !== undefined) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
@@ -812,6 +866,11 @@ export class RegionCore {
 
   /** A write forwarded by `from`: wait for its deps in arrival order, then commit it if we own it. */
   #receiveForward(from: RegionName, message: Extract<BrokerMessage, { type: "forward" }>): void {
+    const key = `${from}\u0000${message.requestId}`;
+    if (this.#recentForwards.has(key)) return;
+    this.#recentForwards.add(key);
+    this.#recentForwardOrder.push(key);
+    if (this.#recentForwardOrder.length > this.settings.forwardsInFlightMax * 4) this.#recentForwards.delete(this.#recentForwardOrder.shift()!);
     const reply = (outcome: ForwardOutcome): void => {
       this.#effects.send(from, { type: "forwardReply", requestId: message.requestId, outcome });
     };
@@ -844,6 +903,9 @@ export class RegionCore {
         return { kind: "unavailable", reason: answer.reason };
     }
   }
+
+  /** shipSeq named by the forward reply being handled (its callbacks read it). */
+  #lastForwardShipSeq = 0n;
 
   /** shipSeq of the delta whose onApplied callback is running (forward replies name it). */
   get #ownSeqOfLastCommit(): bigint {
@@ -894,27 +956,47 @@ export class RegionCore {
       return;
     }
     this.#releasing.set(unit, epoch);
+    this.#releaseAnswered.delete(unit);
     this.#checkReleases();
   }
 
   /** Called by the root role for units of its own region. */
   releaseLocally(unit: UnitName, epoch: number): void {
     this.#releasing.set(unit, epoch);
+    this.#releaseAnswered.delete(unit);
     this.#checkReleases();
   }
 
   /** Releasing units with nothing of theirs in flight answer `released`. */
   #checkReleases(): void {
     for (const [unit, epoch] of this.#releasing) {
-      if (this.#staged.some((s) => s.units.has(unit))) continue;
+      if (this.#releaseAnswered.has(unit) || this.#staged.some((s) => s.units.has(unit))) continue;
+      this.#releaseAnswered.add(unit);
       if (this.#root !== null) this.#root.released(this.region, unit, epoch, this.#ownSeq, this.#nowMs);
       else this.#effects.send(this.settings.rootRegion, { type: "released", unit, epoch, shipSeq: this.#ownSeq });
     }
   }
 
+  /** Every unit this region can name: configured exact lease roots, recorded ones, and existing children of patterns. */
+  #knownUnits(): Set<UnitName> {
+    const units = new Set<UnitName>(["/"]);
+    for (const rule of this.settings.leaseRoots) if (!rule.pattern.endsWith("/*")) units.add(rule.pattern);
+    for (const unit of this.tree.replication.leases.keys()) units.add(unit);
+    for (const rule of this.settings.leaseRoots) {
+      if (!rule.pattern.endsWith("/*")) continue;
+      const parent = rule.pattern.slice(0, -2) || "/";
+      for (const child of this.tree.childrenOf(parent) ?? []) units.add(`${parent === "/" ? "" : parent}/${child}`);
+    }
+    return units;
+  }
+
+  /** Leases this region holds as far as it knows, implicit ones (epoch 0 at their home) included. */
   #heldLeases(): UnitEpoch[] {
     const held: UnitEpoch[] = [];
-    for (const row of this.tree.replication.leases.values()) if (row.owner === this.region) held.push({ unit: row.unit, epoch: row.epoch });
+    for (const unit of this.#knownUnits()) {
+      const lease = this.lease(unit);
+      if (lease.owner === this.region) held.push({ unit, epoch: lease.epoch });
+    }
     return held;
   }
 
@@ -922,22 +1004,51 @@ export class RegionCore {
     if (this.#isRoot) return;
     this.#renewRound += 1;
     const counts = [...this.#countsSinceRenew.values()];
-    const sent = this.#effects.send(this.settings.rootRegion, { type: "renew", round: this.#renewRound, leases: this.#heldLeases(), counts });
+    const held = this.#heldLeases();
+    const sent = this.#effects.send(this.settings.rootRegion, { type: "renew", round: this.#renewRound, leases: held, counts });
     this.#lastRenewMs = this.#nowMs;
     if (!sent) return;
     this.#countsSinceRenew.clear();
-    this.#renewSentMs.set(this.#renewRound, this.#nowMs);
-    for (const round of this.#renewSentMs.keys()) if (round < this.#renewRound - 16) this.#renewSentMs.delete(round);
+    this.#renewals.set(this.#renewRound, { sentMs: this.#nowMs, held });
+    for (const round of this.#renewals.keys()) if (round < this.#renewRound - 16) this.#renewals.delete(round);
   }
 
   #renewed(round: number, termMs: number, stale: readonly UnitEpoch[]): void {
-    const sentMs = this.#renewSentMs.get(round);
-    if (sentMs === undefined) return;
+    const renewal = this.#renewals.get(round);
+    if (renewal === undefined) return;
+    this.#renewals.delete(round);
     // The lease runs from when the renewal was sent, shortened by the drift bound (design section 5).
-    const until = sentMs + termMs * (1 - this.settings.clockDriftMax);
+    const until = renewal.sentMs + termMs * (1 - this.settings.clockDriftMax);
     if (until > this.#leaseValidUntilMs) this.#leaseValidUntilMs = until;
+    const staleUnits = new Set(stale.map((lease) => lease.unit));
+    for (const unit of staleUnits) this.#confirmedEpochs.delete(unit);
+    let gained = false;
+    for (const held of renewal.held) {
+      if (staleUnits.has(held.unit) || this.#confirmedEpochs.get(held.unit) === held.epoch) continue;
+      this.#confirmedEpochs.set(held.unit, held.epoch);
+      gained = true;
+    }
+    if (gained) this.#retryParked();
     if (stale.length > 0) this.#effects.log("info", "the root says these leases are no longer ours", { stale: stale.map((s) => s.unit) });
   }
+
+  /**
+   * The root's stream has reached `streamPos`. A region behind it that has
+   * heard nothing since the last renewal lost a stream message (or the root
+   * forgot its subscription): it subscribes again from where it is.
+   */
+  #catchUp(rootStreamPos: bigint): void {
+    const stalled = this.#streamPosReceived === this.#streamPosAtLastRenewal;
+    this.#streamPosAtLastRenewal = this.#streamPosReceived;
+    if (rootStreamPos > this.#streamPosReceived && stalled) this.#resubscribe();
+    // Likewise own deltas the root has not confirmed since the last renewal are sent again (the root drops duplicates).
+    if (this.#unshipped.length > 0 && this.#ackedThrough === this.#ackedAtLastRenewal) this.#shippedThrough = this.#ackedThrough;
+    this.#ackedAtLastRenewal = this.#ackedThrough;
+    this.#ship();
+  }
+
+  #streamPosAtLastRenewal = -1n;
+  #ackedAtLastRenewal = -1n;
 
   /** Write counts the root collects with renewals (and the root's own). */
   takeCountsForRoot(): WriteCount[] {
@@ -960,48 +1071,76 @@ export class RegionCore {
   }
 
   /**
-   * Close or expiry of one of this region's sessions. Its ephemerals in
-   * units owned elsewhere are deleted by their owners first (as forwarded
-   * deleteEphemerals writes); then the session closes here, deleting the
-   * ephemerals this region owns in the same delta. Retries until done.
+   * Close or expiry of one of this region's sessions. New writes of the
+   * session are refused and its outstanding ones finish first. Then every
+   * region the session forwarded writes to, and every owner of a unit
+   * holding one of its ephemerals, deletes the session's ephemerals in the
+   * units it owns (a deleteEphemerals write with no paths: the owner lists
+   * them itself, so an ephemeral whose create was still in flight, behind on
+   * the same link, is deleted too). Once those deletions are applied here,
+   * the session closes here, deleting the ephemerals this region owns in the
+   * same delta. Rounds repeat (after a pause) until nothing is left elsewhere.
    */
   #closeSession(sessionId: bigint, done: (answer: WriteAnswer) => void): void {
     this.#closing.add(sessionId);
+    const session = this.#session(sessionId);
+    for (const queued of session.queue.splice(0)) queued.done({ kind: "failed", err: ErrorCode.sessionExpired });
     const attempt = (): void => {
-      const remote = new Map<RegionName, string[]>();
-      for (const path of this.#pending.view.ephemeralsOf(sessionId)) {
-        const request: WriteRequest = { op: "deleteEphemerals", sessionId, paths: [path] };
-        const destination = this.#route(request);
-        if (destination.kind === "local") continue;
-        const key = destination.kind === "forward" ? destination.region : destination.kind === "gather" ? "*gather" : "*wait";
-        let paths = remote.get(key);
-        if (paths === undefined) remote.set(key, (paths = []));
-        paths.push(path);
+      if (session.localOutstanding > 0 || session.remoteOutstanding) {
+        this.#retryLater(attempt, 10);
+        return;
       }
-      if (remote.size === 0) {
+      const targets = new Set(session.forwardedTo);
+      for (const path of this.#pending.view.ephemeralsOf(sessionId)) {
+        const destination = this.#route({ op: "deleteEphemerals", sessionId, paths: [path] });
+        if (destination.kind === "forward") targets.add(destination.region);
+        else if (destination.kind !== "local") targets.add(this.settings.rootRegion);
+      }
+      targets.delete(this.region);
+      if (targets.size === 0) {
         this.#commitClose(sessionId, done, attempt);
         return;
       }
-      let outstanding = remote.size;
+      let outstanding = targets.size;
       let failed = false;
-      for (const paths of remote.values()) {
+      const barriers: OriginSeq[] = [];
+      for (const region of targets) {
         const op: WriteOp = {
-          sessionId, request: { op: "deleteEphemerals", sessionId, paths }, authIds: [], origin: this.region, deps: [],
+          sessionId, request: { op: "deleteEphemerals", sessionId, paths: [] }, authIds: [], origin: this.region, deps: [],
           forwarded: false, deadlineMs: this.#nowMs + this.settings.forwardTimeoutMs,
           done: (answer) => {
-            if (answer.kind === "connectionLoss" || answer.kind === "notOwner") failed = true;
+            if (answer.kind === "ok") {
+              session.forwardedTo.delete(region);
+              barriers.push({ origin: region, shipSeq: this.#lastForwardShipSeq });
+            } else failed = true;
             if (--outstanding > 0) return;
-            const session = this.#sessions.get(sessionId);
-            const barrier = session?.barrier ?? null;
-            const next = (): void => (failed ? this.#retryLater(attempt) : attempt());
-            if (barrier === null) next();
-            else this.#whenApplied(barrier.origin, barrier.shipSeq, this.#nowMs + this.settings.forwardTimeoutMs, () => next());
+            this.#afterApplied(barriers, () => (failed ? this.#retryLater(attempt) : attempt()));
           },
         };
-        this.#reroute(op);
+        this.#forward(op, region, null);
       }
     };
     attempt();
+  }
+
+  /** Calls `then` once every origin/shipSeq given is applied here (or their wait timed out). */
+  #afterApplied(positions: readonly OriginSeq[], then: () => void): void {
+    let waiting = positions.length;
+    if (waiting === 0) {
+      then();
+      return;
+    }
+    for (const position of positions) {
+      this.#whenApplied(position.origin, position.shipSeq, this.#nowMs + this.settings.forwardTimeoutMs, () => {
+        if (--waiting === 0) then();
+      });
+    }
+  }
+
+  /** The session's ephemerals (staged ones included) in units this region may write now. */
+  #ownedEphemerals(sessionId: bigint): string[] {
+    return this.#pending.view.ephemeralsOf(sessionId).filter((path) =>
+      this.#ownsActive(this.units.unitOfNode(path)) && (!this.units.isLeaseRoot(path) || this.#ownsActive(path)));
   }
 
   #commitClose(sessionId: bigint, done: (answer: WriteAnswer) => void, retry: () => void): void {
@@ -1027,8 +1166,8 @@ export class RegionCore {
 
   #retryQueue: Array<{ atMs: number; run: () => void }> = [];
 
-  #retryLater(run: () => void): void {
-    this.#retryQueue.push({ atMs: this.#nowMs + this.settings.renewIntervalMs, run });
+  #retryLater(run: () => void, afterMs = this.settings.renewIntervalMs): void {
+    this.#retryQueue.push({ atMs: this.#nowMs + afterMs, run });
   }
 
   // ---------------------------------------------------------------- tick
@@ -1078,14 +1217,7 @@ export class RegionCore {
   // -------------------------------------------------------------- status
 
   leaseStatus(nodeId: string): LeaseStatusReport {
-    const units = new Set<UnitName>(["/"]);
-    for (const rule of this.settings.leaseRoots) if (!rule.pattern.endsWith("/*")) units.add(rule.pattern);
-    for (const unit of this.tree.replication.leases.keys()) units.add(unit);
-    for (const rule of this.settings.leaseRoots) {
-      if (!rule.pattern.endsWith("/*")) continue;
-      const parent = rule.pattern.slice(0, -2) || "/";
-      for (const child of this.tree.childrenOf?.(parent) ?? []) units.add(`${parent === "/" ? "" : parent}/${child}`);
-    }
+    const units = this.#knownUnits();
     const counts = this.#root?.writeCounts ?? this.#writeCounts;
     return {
       region: this.region,
@@ -1129,6 +1261,12 @@ export class RegionCore {
       parked: this.#parked.length,
       forwards: this.#forwards.size,
     };
+  }
+
+  /** A unit's lease as this region sees it, for diagnostics. */
+  describeLease(unit: UnitName): string {
+    const lease = this.lease(unit);
+    return `${unit} owner ${lease.owner}@${lease.epoch} releasing ${this.#releasing.get(unit) ?? "-"} moving ${this.#root?.isMoving(unit) ?? "-"} validUntil ${this.#leaseValidUntilMs} now ${this.#nowMs}`;
   }
 
   /** A session's broker-side state, for diagnostics. */

@@ -103,7 +103,7 @@ export class RootRole {
         this.#sequence(from, message.deltas);
         return;
       case "renew":
-        this.leases.renew(from, message.round, message.leases, message.counts, nowMs);
+        this.leases.renew(from, message.round, message.leases, message.counts, this.#core.tree.replication.streamPos, nowMs);
         return;
       case "released":
         this.leases.released(from, message.unit, message.epoch, message.shipSeq);

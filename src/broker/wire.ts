@@ -82,7 +82,10 @@ function bodyToWire(message: BrokerMessage): Plain {
     case "renew":
       return { round: safeIntegerToWire(message.round, "round"), leases: message.leases.map(unitEpochToWire), counts: message.counts.map(writeCountToWire) };
     case "renewed":
-      return { round: safeIntegerToWire(message.round, "round"), termMs: safeIntegerToWire(message.termMs, "termMs"), stale: message.stale.map(unitEpochToWire) };
+      return {
+        round: safeIntegerToWire(message.round, "round"), termMs: safeIntegerToWire(message.termMs, "termMs"),
+        stale: message.stale.map(unitEpochToWire), streamPos: longToWire(message.streamPos),
+      };
     case "revoke":
       return { unit: message.unit, epoch: safeIntegerToWire(message.epoch, "epoch") };
     case "released":
@@ -350,7 +353,10 @@ function bodyFromWire(name: string, body: Fields): BrokerMessage {
     case "renew":
       return { type: "renew", round: body.safeInteger("round"), leases: body.messages("leases").map(unitEpochFromWire), counts: body.messages("counts").map(writeCountFromWire) };
     case "renewed":
-      return { type: "renewed", round: body.safeInteger("round"), termMs: body.safeInteger("termMs"), stale: body.messages("stale").map(unitEpochFromWire) };
+      return {
+        type: "renewed", round: body.safeInteger("round"), termMs: body.safeInteger("termMs"),
+        stale: body.messages("stale").map(unitEpochFromWire), streamPos: body.long("streamPos"),
+      };
     case "revoke":
       return { type: "revoke", unit: body.string("unit"), epoch: body.safeInteger("epoch") };
     case "released":

@@ -180,6 +180,7 @@ export class Simulation {
   /** Directed links cut by a partition ("r0>r1"), and generations that drop in-flight messages when a link breaks. */
   readonly #cut = new Set<string>();
   readonly #generation = new Map<string, number>();
+  readonly #lastDeliveryMs = new Map<string, number>();
   readonly #failures: string[] = [];
   readonly #stats = { messages: 0, dropped: 0, duplicated: 0, crashes: 0, partitions: 0, moves: 0, writes: 0, forwardedLoss: 0 };
   /** Writes each session made, by data id: the causal check's input. */
@@ -221,6 +222,7 @@ export class Simulation {
         applied: (delta) => this.#noteApplied(node, delta),
         disconnectSession: () => undefined,
         log: (level, message, fields) => {
+          if (process.env["SIM_LOG"] !== undefined && message.includes(process.env["SIM_LOG"])) console.log(this.now, node.region, message, JSON.stringify(fields ?? {}, bigintJson));
           if (level === "error" && !message.startsWith("fenced")) this.#fail(`${node.region}: ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
         },
       },
@@ -320,9 +322,13 @@ export class Simulation {
     }
     const copies = this.#faultsActive && this.#random.chance(this.#faults.dupP) ? 2 : 1;
     if (copies === 2) this.#stats.duplicated += 1;
+    // A link delivers in order, as a TCP connection does (jitter delays, it does not reorder one link).
+    const key = this.#key(from, to);
     for (let copy = 0; copy < copies; copy++) {
       const delayMs = 10 + 15 * Math.abs(from.index - to.index) + (this.#faultsActive ? this.#random.int(this.#faults.jitterMs + 1) : 0);
-      this.#queue.at(this.now + delayMs, () => this.#deliver(envelope));
+      const atMs = Math.max(this.now + delayMs, this.#lastDeliveryMs.get(key) ?? 0);
+      this.#lastDeliveryMs.set(key, atMs);
+      this.#queue.at(atMs, () => this.#deliver(envelope));
     }
     return true;
   }
@@ -639,7 +645,7 @@ export class Simulation {
   #checkStep(): void {
     for (const unit of [...unitPaths, ...ephemeralUnits]) {
       const writers = this.#nodes.filter((n) => n.alive && n.core.ownsActiveUnit(unit));
-      if (writers.length > 1) this.#fail(`unit ${unit} writable by ${writers.map((n) => n.region).join(" and ")}`);
+      if (writers.length > 1) this.#fail(`unit ${unit} writable by ${writers.map((n) => `${n.region} (${n.core.describeLease(unit)})`).join(" and ")}`);
     }
     const owners = new Map<string, string>();
     for (const node of this.#nodes) {

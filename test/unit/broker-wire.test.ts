@@ -98,7 +98,7 @@ const messageArb: fc.Arbitrary<BrokerMessage> = fc.oneof(
     { type: fc.constant("renew" as const), round: count, leases: fc.array(unitEpochArb, { maxLength: 3 }), counts: fc.array(fc.record({ unit: pathArb, origin: name, count }, plain), { maxLength: 3 }) },
     plain,
   ),
-  fc.record({ type: fc.constant("renewed" as const), round: count, termMs: count, stale: fc.array(unitEpochArb, { maxLength: 3 }) }, plain),
+  fc.record({ type: fc.constant("renewed" as const), round: count, termMs: count, stale: fc.array(unitEpochArb, { maxLength: 3 }), streamPos: int64 }, plain),
   fc.record({ type: fc.constant("revoke" as const), unit: pathArb, epoch: count }, plain),
   fc.record({ type: fc.constant("released" as const), unit: pathArb, epoch: count, shipSeq: int64 }, plain),
   fc.record(
@@ -164,7 +164,7 @@ test("every broker message variant round-trips, hand-written", () => {
     { type: "stream", deltas: [{ zxid: -1n, timeMs: 5n, sessionId: -(2n ** 63n), ops: [{ type: "setData", path: "/a", data: Buffer.alloc(0), version: 2 }] }] },
     { type: "streamGap", oldestStreamPos: 12n },
     { type: "renew", round: 3, leases: [{ unit: "/", epoch: 0 }], counts: [{ unit: "/app/a", origin: "eu", count: 9 }] },
-    { type: "renewed", round: 3, termMs: 10_000, stale: [] },
+    { type: "renewed", round: 3, termMs: 10_000, stale: [], streamPos: 42n },
     { type: "revoke", unit: "/app/a", epoch: 4 },
     { type: "released", unit: "/app/a", epoch: 4, shipSeq: 99n },
     {
