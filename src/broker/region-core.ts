@@ -186,6 +186,8 @@ export class RegionCore {
   /** Global-durability answers waiting for the root to sequence own shipSeq. */
   #ackWaiters: Array<{ shipSeq: bigint; wake: (ok: boolean) => void }> = [];
   #closing = new Set<bigint>();
+  /** Sessions created since this process started: it knows every region they forwarded to. */
+  readonly #bornHere = new Set<bigint>();
 
   constructor(args: { settings: BrokerSettings; tree: DataTree; options: TreeOptions; effects: CoreEffects; nowMs: number }) {
     this.settings = args.settings;
@@ -276,6 +278,7 @@ export class RegionCore {
       this.#closeSession(sessionId, done);
       return;
     }
+    if (request.op === "createSession") this.#bornHere.add(sessionId);
     const op: WriteOp = {
       sessionId, request, authIds, origin: this.region, deps: [], forwarded: false,
       deadlineMs: nowMs + this.settings.forwardTimeoutMs,
@@ -1090,13 +1093,15 @@ export class RegionCore {
         this.#retryLater(attempt, 10);
         return;
       }
-      const targets = new Set(session.forwardedTo);
+      // A session older than this process may have forwarded writes this process never saw: ask every region.
+      const targets = new Set(this.#bornHere.has(sessionId) ? session.forwardedTo : this.settings.regions);
       for (const path of this.#pending.view.ephemeralsOf(sessionId)) {
         const destination = this.#route({ op: "deleteEphemerals", sessionId, paths: [path] });
         if (destination.kind === "forward") targets.add(destination.region);
         else if (destination.kind !== "local") targets.add(this.settings.rootRegion);
       }
       targets.delete(this.region);
+      this.#effects.log("debug", "closing session", { session: sessionId.toString(16), targets: [...targets] });
       if (targets.size === 0) {
         this.#commitClose(sessionId, done, attempt);
         return;
@@ -1153,6 +1158,7 @@ export class RegionCore {
           return;
         }
         this.#closing.delete(sessionId);
+        this.#bornHere.delete(sessionId);
         this.#sessions.delete(sessionId);
         done(answer);
       },

@@ -237,7 +237,9 @@ export class RootRole {
   tick(nowMs: number): void {
     this.leases.addCounts(this.#core.takeCountsForRoot());
     this.leases.tick(nowMs);
-    this.leases.reclaimExpired(nowMs);
+    // Taking `global` units back from expired owners (LeaseTable.reclaimExpired) waits for a write path
+    // that does not apply a global unit's delta at its owner before the root has sequenced it: until
+    // then a lapsed owner's committed-but-unsequenced deltas would be fenced after it applied them.
     this.#runGathered(nowMs);
     this.#returnGathered(nowMs);
   }

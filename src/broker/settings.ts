@@ -57,6 +57,11 @@ export interface BrokerSettings {
   forwardTimeoutMs: number;
   /** A session whose ephemerals sit in units of a region unreachable this long is disconnected. */
   ownerUnreachableMs: number;
+  /** This node's way to each peer when it differs from the peer's configured broker address
+   *  (a WAN emulator between regions gives each direction a port of its own). */
+  dialAddresses: Record<string, { host: string; port: number }>;
+  /** Largest broker message (a ship or stream batch is cut to fit). */
+  messageBytesMax: number;
   /** Limits. */
   streamBatchDeltasMax: number;
   streamRetainedDeltasMax: number;

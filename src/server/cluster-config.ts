@@ -31,7 +31,7 @@ export interface ClusterConfig {
 type Timing = Pick<
   BrokerSettings,
   | "leaseTermMs" | "renewIntervalMs" | "clockDriftMax" | "forwardTimeoutMs" | "ownerUnreachableMs"
-  | "streamBatchDeltasMax" | "streamRetainedDeltasMax" | "forwardsInFlightMax"
+  | "streamBatchDeltasMax" | "streamRetainedDeltasMax" | "forwardsInFlightMax" | "messageBytesMax"
 >;
 
 const integerDefaults = {
@@ -42,6 +42,7 @@ const integerDefaults = {
   streamBatchDeltasMax: 256,
   streamRetainedDeltasMax: 200_000,
   forwardsInFlightMax: 10_000,
+  messageBytesMax: 8 * 1024 * 1024,
 } as const;
 const clockDriftMaxDefault = 0.01;
 
@@ -49,7 +50,7 @@ const clusterKeys = [
   "node", "root", "secret", "secretFile", "regions", "leaseRoots", "clockDriftMax", ...Object.keys(integerDefaults),
 ];
 const regionKeys = ["name", "nodes"];
-const nodeKeys = ["id", "client", "broker"];
+const nodeKeys = ["id", "client", "broker", "dial"];
 const leaseRootKeys = ["path", "home", "durability", "policy"];
 const policyKeys = {
   static: ["name"],
@@ -66,7 +67,7 @@ const policyDefaults = { count: 3, share: 0.6, windowMs: 10_000, holdMs: 5_000 }
 export function parseClusterConfig(raw: unknown, nodeId: string | undefined, baseDir: string): ClusterConfig {
   const cluster = objectAt("cluster", raw);
   checkKeys("cluster", cluster, clusterKeys);
-  const { regions, nodes } = parseRegions(cluster.regions);
+  const { regions, nodes, dials } = parseRegions(cluster.regions);
   const self = findSelf(cluster.node, nodeId, nodes);
   const root = findNode("cluster.root", cluster.root, nodes);
   const settings: BrokerSettings = {
@@ -77,6 +78,7 @@ export function parseClusterConfig(raw: unknown, nodeId: string | undefined, bas
     regions,
     nodes,
     leaseRoots: parseLeaseRoots(cluster.leaseRoots, regions),
+    dialAddresses: checkDials(dials.get(self.id) ?? {}, nodes, self.id),
     ...parseTiming(cluster),
   };
   return { settings, secret: readSecret(cluster, baseDir) };
@@ -123,10 +125,13 @@ export function loadNodeConfig(configPath: string | undefined, flags: NodeFlags)
 
 // ---- regions and nodes ----
 
-function parseRegions(value: unknown): { regions: RegionName[]; nodes: NodeAddress[] } {
+type Dials = Record<string, { host: string; port: number }>;
+
+function parseRegions(value: unknown): { regions: RegionName[]; nodes: NodeAddress[]; dials: Map<string, Dials> } {
   const list = arrayAt("cluster.regions", value, 1, regionsMax);
   const regions: RegionName[] = [];
   const nodes: NodeAddress[] = [];
+  const dials = new Map<string, Dials>();
   const seen = { nodeIds: new Set<string>(), addresses: new Set<string>() };
   list.forEach((item, index) => {
     const key = `cluster.regions[${index}]`;
@@ -136,13 +141,34 @@ function parseRegions(value: unknown): { regions: RegionName[]; nodes: NodeAddre
     if (regions.includes(name)) throw new ConfigError(`${key}.name`, `region "${name}" appears twice`);
     regions.push(name);
     arrayAt(`${key}.nodes`, region.nodes, 1, clusterNodesMax).forEach((entry, nodeIndex) => {
-      nodes.push(parseNode(`${key}.nodes[${nodeIndex}]`, entry, name, seen));
+      const nodeKey = `${key}.nodes[${nodeIndex}]`;
+      const node = parseNode(nodeKey, entry, name, seen);
+      nodes.push(node);
+      dials.set(node.id, parseDials(`${nodeKey}.dial`, (entry as Record<string, unknown>).dial));
     });
   });
   if (nodes.length > clusterNodesMax) {
     throw new ConfigError("cluster.regions", `at most ${clusterNodesMax} nodes in all, got ${nodes.length}`);
   }
-  return { regions, nodes };
+  return { regions, nodes, dials };
+}
+
+/** "dial": { "peer-id": "host:port" }: how this node reaches a peer when not at its broker address. */
+function parseDials(key: string, value: unknown): Dials {
+  if (value === undefined) return {};
+  const object = objectAt(key, value);
+  const dials: Dials = {};
+  for (const [peer, address] of Object.entries(object)) dials[peer] = parseHostPort(`${key}.${peer}`, address);
+  return dials;
+}
+
+function checkDials(dials: Dials, nodes: readonly NodeAddress[], selfId: string): Dials {
+  for (const peer of Object.keys(dials)) {
+    if (peer === selfId || !nodes.some((node) => node.id === peer)) {
+      throw new ConfigError(`cluster.regions.dial.${peer}`, `"${peer}" is not another node of the cluster`);
+    }
+  }
+  return dials;
 }
 
 function regionName(key: string, value: unknown): RegionName {
@@ -305,6 +331,7 @@ function parseTiming(cluster: Record<string, unknown>): Timing {
     streamBatchDeltasMax: integer("streamBatchDeltasMax"),
     streamRetainedDeltasMax: integer("streamRetainedDeltasMax"),
     forwardsInFlightMax: integer("forwardsInFlightMax"),
+    messageBytesMax: integer("messageBytesMax"),
   };
 }
 

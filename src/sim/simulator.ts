@@ -80,6 +80,8 @@ function settingsFor(region: RegionName): BrokerSettings {
     streamBatchDeltasMax: 32,
     streamRetainedDeltasMax: 1_000_000,
     forwardsInFlightMax: 1000,
+    dialAddresses: {},
+    messageBytesMax: 1024 * 1024,
   };
 }
 
@@ -223,7 +225,7 @@ export class Simulation {
         disconnectSession: () => undefined,
         log: (level, message, fields) => {
           if (process.env["SIM_LOG"] !== undefined && message.includes(process.env["SIM_LOG"])) console.log(this.now, node.region, message, JSON.stringify(fields ?? {}, bigintJson));
-          if (level === "error" && !message.startsWith("fenced")) this.#fail(`${node.region}: ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
+          if (level === "error") this.#fail(`${node.region}: ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
         },
       },
     });
@@ -726,7 +728,12 @@ export class Simulation {
     let steps = 0;
     let healedAt: number | null = null;
     while (steps < stepsMax && this.#failures.length === 0) {
-      if (!this.#queue.step()) break;
+      try {
+        if (!this.#queue.step()) break;
+      } catch (error) {
+        this.#fail(`exception: ${(error as Error).stack ?? String(error)}`.split("\n").slice(0, 6).join(" | "));
+        break;
+      }
       steps += 1;
       this.#checkStep();
       if (healedAt === null && this.now >= faultWindowMs) {

@@ -134,8 +134,9 @@ function noBaseError(dir: string, skipped: readonly SkippedSnapshot[], log: LogC
  * Applies every record with a zxid above `afterZxid`; returns how many. A
  * record that does not apply is damage. Records may have no ops (lease
  * events) and may carry stamps; the tree's cursor advances as they apply.
- * `streamed`, when given, receives the replayed deltas that sit in the
- * global stream (stamp.streamPos > 0), oldest first.
+ * `streamed`, when given, receives the replayed deltas that carry a stamp,
+ * oldest first (a region re-ships its own unconfirmed ones from them; the
+ * root rebuilds its stream's tail from those with a stream position).
  */
 export function replayLog(tree: DataTree, scans: readonly SegmentScan[], afterZxid: bigint, streamed?: Delta[]): number {
   let replayed = 0;
@@ -149,7 +150,7 @@ export function replayLog(tree: DataTree, scans: readonly SegmentScan[], afterZx
         throw damaged(scan.file, record.offset, `record zxid ${record.delta.zxid} does not apply to the state before it (${error.message})`);
       }
       replayed++;
-      if (streamed !== undefined && (record.delta.stamp?.streamPos ?? 0n) > 0n) streamed.push(record.delta);
+      if (streamed !== undefined && record.delta.stamp !== undefined) streamed.push(record.delta);
     }
   }
   return replayed;

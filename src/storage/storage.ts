@@ -79,9 +79,10 @@ export interface OpenedStorage {
   secret: Buffer;
   report: RecoveryReport;
   /**
-   * The deltas replayed from the log after the snapshot that carry a stream
-   * position (stamp.streamPos > 0), oldest first: a root broker rebuilds the
-   * tail of its global stream from them. Empty on single-node data.
+   * The deltas replayed from the log after the snapshot that carry a stamp,
+   * oldest first: a region re-ships its own deltas the root has not
+   * confirmed, and the root rebuilds the tail of its global stream, from
+   * them. Empty on single-node data.
    */
   replayedStampedDeltas: Delta[];
 }

@@ -95,6 +95,8 @@ describe("cluster configuration", () => {
       streamBatchDeltasMax: 256,
       streamRetainedDeltasMax: 200_000,
       forwardsInFlightMax: 10_000,
+      dialAddresses: {},
+      messageBytesMax: 8 * 1024 * 1024,
     } satisfies BrokerSettings);
     assert.deepEqual(bytes, Buffer.from(secret));
   });
@@ -113,6 +115,8 @@ describe("cluster configuration", () => {
     assert.equal(settings.ownerUnreachableMs, 10_000);
     assert.equal(settings.streamBatchDeltasMax, 256);
     assert.equal(settings.streamRetainedDeltasMax, 200_000);
+    assert.equal(settings.messageBytesMax, 8 * 1024 * 1024);
+    assert.deepEqual(settings.dialAddresses, {});
     assert.equal(settings.forwardsInFlightMax, 10_000);
     const rule = parse({ ...threeRegions(), leaseRoots: [{ path: "/a" }] }).leaseRoots[0];
     assert.deepEqual(rule, { pattern: "/a", home: null, durability: "region", policy: { name: "static" } });
@@ -295,5 +299,22 @@ describe("cluster configuration", () => {
       assert.equal(loaded.server.dataDir, "/tmp/x");
       assert.equal(loadNodeConfig(path, { node: "ap-south-1", overrides: { port: 4000 } }).server.port, 4000);
     });
+  });
+});
+
+describe("cluster.regions[].nodes[].dial", () => {
+  const regionsWith = (dial: Record<string, string>): unknown[] => [
+    { name: "a", nodes: [{ id: "a1", client: "127.0.0.1:2181", broker: "127.0.0.1:2888", dial }] },
+    { name: "b", nodes: [{ id: "b1", client: "127.0.0.1:2182", broker: "127.0.0.1:2889" }] },
+  ];
+  const parseAs = (node: string, dial: Record<string, string>): ReturnType<typeof parseClusterConfig> =>
+    parseClusterConfig({ root: "a1", secret: "0123456789abcdef", regions: regionsWith(dial) }, node, "/");
+  it("gives this node's way to a peer", () => {
+    assert.deepEqual(parseAs("a1", { b1: "127.0.0.1:19001" }).settings.dialAddresses, { b1: { host: "127.0.0.1", port: 19001 } });
+    assert.deepEqual(parseAs("b1", { b1: "127.0.0.1:19001" }).settings.dialAddresses, {});
+  });
+  it("refuses a bad address and an unknown peer", () => {
+    assert.throws(() => parseAs("a1", { b1: "nowhere" }), (error: ConfigError) => error.key === "cluster.regions[0].nodes[0].dial.b1");
+    assert.throws(() => parseAs("a1", { zz: "127.0.0.1:1" }), /not another node/);
   });
 });
