@@ -5,7 +5,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, parseFourLetterWords, type ServerConfig } from "../server/config.js";
-import { loadNodeConfig, parseHostPort, type NodeConfig } from "../server/cluster-config.js";
+import { loadNodeConfig, parseHostPort, type ClusterConfig, type NodeConfig } from "../server/cluster-config.js";
+import { nextIncarnation, type ClusterMembership } from "../server/cluster-node.js";
 import { MaestroServer } from "../server/server.js";
 import { NodeStorage, checkDataDir, StorageError } from "../storage/index.js";
 import { formatCheckReport } from "./check-data.js";
@@ -73,17 +74,11 @@ function loadOrExit(options: StartOptions): NodeConfig {
 
 async function start(options: StartOptions): Promise<void> {
   const node = loadOrExit(options);
-  if (node.cluster !== null) {
-    // The server takes no cluster settings yet: refuse rather than run a lone
-    // node that would diverge from its regions.
-    const { nodeId, region } = node.cluster.settings;
-    process.stderr.write(`maestro: node ${nodeId} of region ${region}: multi-region start is not wired into the server yet\n`);
-    process.exit(2);
-  }
-  await startSingle(node.server, options);
+  await startNode(node.server, node.cluster, options);
 }
 
-async function startSingle(config: ServerConfig, options: StartOptions): Promise<void> {
+/** A single node when `cluster` is null, else this node's region of the deployment. */
+async function startNode(config: ServerConfig, cluster: ClusterConfig | null, options: StartOptions): Promise<void> {
   const logger = createLogger(config.logLevel, options.logJson === true ? { pretty: false } : {});
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -96,15 +91,22 @@ async function startSingle(config: ServerConfig, options: StartOptions): Promise
     warn: (message, fields) => logger.warn(jsonSafe(fields), message),
   });
   logger.info(jsonSafe({ ...opened.report }), "recovered data");
+  // Only now: the incarnation file lives in the data directory, which the storage has locked.
+  const membership: ClusterMembership | undefined =
+    cluster === null
+      ? undefined
+      : { ...cluster, incarnation: nextIncarnation(dataDir, Date.now()), replayedStampedDeltas: opened.replayedStampedDeltas };
   const server = new MaestroServer({
     config: { ...config, dataDir },
     logger,
     storage: opened.storage,
     tree: opened.tree,
     sessionSecret: opened.secret,
+    ...(membership === undefined ? {} : { cluster: membership }),
   });
   const port = await server.listen();
-  logger.info({ host: config.host, port, dataDir }, `maestro listening on ${config.host}:${port}`);
+  const where = cluster === null ? {} : { node: cluster.settings.nodeId, region: cluster.settings.region };
+  logger.info({ host: config.host, port, dataDir, ...where }, `maestro listening on ${config.host}:${port}`);
   const shutdown = (signal: string): void => {
     logger.info({ signal }, "shutting down");
     server.stop().then(

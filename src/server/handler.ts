@@ -1,19 +1,18 @@
-// What each request does once it is its turn: writes go through the commit
-// pipeline, reads run against the applied tree and arm watches, session
-// requests change the connection. Replies are values; the connection sends
-// them in request order.
+// What each request does once it is its turn: writes go through the node's
+// write path, reads run against the applied tree (once the session's own
+// writes are visible here) and arm watches, session requests change the
+// connection. Replies are values; the connection sends them in request order.
 
 import * as rec from "../protocol/records.generated.js";
 import { AddWatchMode, ErrorCode, WatcherType } from "../protocol/codes.js";
 import * as reads from "../tree/reads.js";
-import type { PrepareOutcome } from "../tree/types.js";
 import type { WatcherTypeNumber } from "../tree/watches.js";
 import { authenticate } from "./auth.js";
-import { StorageError } from "./commit-pipeline.js";
 import type { ClientConnection, Reply } from "./connection.js";
 import { encodeBody, multiBody, notificationFrame, writeResultBody } from "./replies.js";
 import type { ClientRequest, ReadRequest } from "./requests.js";
 import type { MaestroServer } from "./server.js";
+import type { WriteOutcome } from "./write-path.js";
 
 type ReadOutcome = { err: number; body: Buffer | null };
 
@@ -40,24 +39,28 @@ export class RequestHandler {
   handle(connection: ClientConnection, xid: number, request: ClientRequest): Reply | Promise<Reply> {
     switch (request.kind) {
       case "write":
-        return this.#server.pipeline.submit(request.request, connection.sessionId, connection.authIds).then(
-          (outcome) => this.#writeReply(xid, outcome),
-          (error: unknown) => this.#storageFailure(connection, xid, error),
-        );
-      case "read": {
-        const outcome = this.#read(connection, request.request);
-        return this.#reply(xid, outcome.err, outcome.body);
-      }
+        return this.#server.pipeline
+          .write(request.request, connection.sessionId, connection.authIds)
+          .then((outcome) => this.#writeReply(connection, xid, outcome));
+      case "read":
+        return this.#whenReady(connection, xid, () => {
+          const outcome = this.#read(connection, request.request);
+          return this.#reply(xid, outcome.err, outcome.body);
+        });
       case "multiRead":
-        return this.#reply(xid, 0, this.#multiRead(connection, request.ops));
+        return this.#whenReady(connection, xid, () => this.#reply(xid, 0, this.#multiRead(connection, request.ops)));
       case "sync":
         return this.#server.pipeline
-          .barrier()
-          .then(() => this.#reply(xid, 0, encodeBody((w) => rec.writeSyncResponse(w, { path: request.path }))));
+          .sync(request.path)
+          .then((ok) =>
+            ok
+              ? this.#reply(xid, 0, encodeBody((w) => rec.writeSyncResponse(w, { path: request.path })))
+              : this.#reply(xid, ErrorCode.connectionLoss),
+          );
       case "auth":
         return this.#auth(connection, xid, request.scheme, request.auth);
       case "setWatches":
-        return this.#setWatches(connection, xid, request);
+        return this.#whenReady(connection, xid, () => this.#setWatches(connection, xid, request));
       case "addWatch":
         return this.#addWatch(connection, xid, request.path, request.mode);
       case "checkWatches":
@@ -81,21 +84,39 @@ export class RequestHandler {
   }
 
   /**
-   * The log could not take the write (disk full, I/O error): it may or may
-   * not survive a crash, which is what ConnectionLoss tells a client. The
-   * connection stays open and reads keep working.
+   * Runs a read once the session's earlier writes are visible on this node
+   * (at once on a single node, and usually in a cluster; after a forwarded
+   * write, once it came back through the stream). The read runs inside the
+   * callback, before anything applied later can slip in.
    */
-  #storageFailure(connection: ClientConnection, xid: number, error: unknown): Reply {
-    if (!(error instanceof StorageError)) throw error;
-    this.#server.logger.warn({ connection: connection.id, error: error.message }, "write failed in storage");
-    return this.#reply(xid, ErrorCode.connectionLoss);
+  #whenReady(connection: ClientConnection, xid: number, run: () => Reply): Reply | Promise<Reply> {
+    let reply: Reply | null = null;
+    let deliver: ((reply: Reply) => void) | null = null;
+    this.#server.pipeline.whenSessionReady(connection.sessionId, (ok) => {
+      reply = ok ? run() : this.#reply(xid, ErrorCode.connectionLoss);
+      deliver?.(reply);
+    });
+    if (reply !== null) return reply;
+    return new Promise((resolve) => (deliver = resolve));
   }
 
-  #writeReply(xid: number, outcome: PrepareOutcome): Reply {
-    if (outcome.ok) return { xid, zxid: outcome.delta.zxid, err: 0, body: writeResultBody(outcome.result) };
-    // A failed multi answers with header error 0 and the per-op results.
-    if (outcome.multiResults !== undefined) return this.#reply(xid, 0, multiBody(outcome.multiResults));
-    return this.#reply(xid, outcome.err);
+  /**
+   * ConnectionLoss: the write's fate is unknown to the client (the log could
+   * not take it, or its unit's owner did not answer). The connection stays
+   * open and reads keep working.
+   */
+  #writeReply(connection: ClientConnection, xid: number, outcome: WriteOutcome): Reply {
+    switch (outcome.kind) {
+      case "ok":
+        return { xid, zxid: outcome.zxid, err: 0, body: writeResultBody(outcome.result) };
+      case "failed":
+        // A failed multi answers with header error 0 and the per-op results.
+        if (outcome.multiResults !== undefined) return this.#reply(xid, 0, multiBody(outcome.multiResults));
+        return this.#reply(xid, outcome.err);
+      case "connectionLoss":
+        this.#server.logger.warn({ connection: connection.id, reason: outcome.reason }, "write failed: ConnectionLoss");
+        return this.#reply(xid, ErrorCode.connectionLoss);
+    }
   }
 
   #read(connection: ClientConnection, request: ReadRequest): ReadOutcome {

@@ -1,7 +1,9 @@
 // A Maestro node serving the ZooKeeper client protocol: the listening
-// socket, sessions, the commit pipeline, watches and the periodic work
+// socket, sessions, the write path, watches and the periodic work
 // (session expiry, container/TTL sweep). The semantics of each request live
-// in the pure tree; this layer adds sockets, time and ordering.
+// in the pure tree; this layer adds sockets, time and ordering. Whether the
+// node is a single node (its own commit pipeline) or a region of a cluster
+// (the region broker) is decided once, in the choice of WritePath.
 
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
@@ -15,6 +17,8 @@ import { checkAcl } from "../tree/acl.js";
 import { Perm } from "../protocol/codes.js";
 import type { Delta, TreeEvent, TreeOptions } from "../tree/types.js";
 import { CommitPipeline, VolatileDeltaLog } from "./commit-pipeline.js";
+import { ClusterNode, type ClusterMembership } from "./cluster-node.js";
+import { SingleNodeWritePath, type WritePath } from "./write-path.js";
 import type { NodeStorage } from "../storage/index.js";
 import { ClientConnection, type ConnectionHost, type Reply } from "./connection.js";
 import { sessionTimeoutBounds, type ServerConfig } from "./config.js";
@@ -36,6 +40,8 @@ export interface MaestroServerOptions {
   tree?: DataTree;
   /** Secret session passwords derive from; persisted with the data so sessions survive restart. */
   sessionSecret?: Buffer;
+  /** This node's place in a multi-region deployment; without it, a single node. */
+  cluster?: ClusterMembership;
 }
 
 export class MaestroServer implements ConnectionHost {
@@ -44,7 +50,8 @@ export class MaestroServer implements ConnectionHost {
   readonly tree: DataTree;
   readonly watches: WatchManager<number>;
   readonly sessions: SessionTable;
-  readonly pipeline: CommitPipeline;
+  /** How writes reach the tree (named for what four-letter words read from it). */
+  readonly pipeline: WritePath;
   readonly connections = new Map<number, ClientConnection>();
   readonly stats = new ServerStats();
   readonly startedMs = Date.now();
@@ -66,18 +73,37 @@ export class MaestroServer implements ConnectionHost {
     };
     this.watches = new WatchManager<number>({ watchesPerWatcherMax: this.config.watchesPerConnectionMax });
     this.storage = options.storage ?? null;
-    this.sessions = new SessionTable({ serverId: 0, nowWallMs: Date.now(), secret: options.sessionSecret });
+    this.pipeline = options.cluster === undefined ? this.#singleNodePath() : this.#clusterPath(options.cluster);
+    this.sessions = new SessionTable({ serverId: this.pipeline.sessionIdPrefix, nowWallMs: Date.now(), secret: options.sessionSecret });
     // Sessions recovered from storage time out afresh from start-up, as in ZooKeeper.
-    for (const [sessionId, timeoutMs] of this.tree.sessions()) this.sessions.add(sessionId, timeoutMs, performance.now());
-    this.pipeline = new CommitPipeline({
+    for (const [sessionId, timeoutMs] of this.tree.sessions()) {
+      if (this.pipeline.ownsSession(sessionId)) this.sessions.add(sessionId, timeoutMs, performance.now());
+    }
+    this.#handler = new RequestHandler(this);
+    this.#server = createServer((socket) => this.#accept(socket));
+  }
+
+  #singleNodePath(): WritePath {
+    const pipeline = new CommitPipeline({
       tree: this.tree,
       pending: new PendingTree(this.tree),
       log: this.storage ?? new VolatileDeltaLog(),
       options: this.treeOptions,
       onApplied: (delta, events) => this.#onApplied(delta, events),
     });
-    this.#handler = new RequestHandler(this);
-    this.#server = createServer((socket) => this.#accept(socket));
+    return new SingleNodeWritePath(pipeline);
+  }
+
+  #clusterPath(membership: ClusterMembership): WritePath {
+    return new ClusterNode({
+      ...membership,
+      tree: this.tree,
+      treeOptions: this.treeOptions,
+      storage: this.storage,
+      logger: this.logger,
+      onApplied: (delta, events) => this.#onApplied(delta, events),
+      disconnectSession: (sessionId) => this.#disconnectSession(sessionId),
+    });
   }
 
   get lastAppliedZxid(): bigint {
@@ -93,8 +119,9 @@ export class MaestroServer implements ConnectionHost {
     return this.config.connectionOutputBytesMax;
   }
 
-  /** Starts listening; resolves with the bound port. */
-  listen(): Promise<number> {
+  /** Starts the write path (broker links), then listening; resolves with the bound client port. */
+  async listen(): Promise<number> {
+    await this.pipeline.start();
     return new Promise((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(this.config.port, this.config.host, () => {
@@ -115,6 +142,7 @@ export class MaestroServer implements ConnectionHost {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const connection of this.connections.values()) connection.destroy();
     await closed;
+    await this.pipeline.close();
     await this.storage?.close();
   }
 
@@ -156,9 +184,9 @@ export class MaestroServer implements ConnectionHost {
     return answerFourLetterWord(this, connection, word);
   }
 
-  /** The `leas` answer; null until this node runs a broker (single node). */
+  /** The `leas` answer; null on a single node (no broker). */
   leaseStatus(): LeaseStatusReport | null {
-    return null;
+    return this.pipeline.leaseStatus();
   }
 
   handle(connection: ClientConnection, xid: number, request: ClientRequest): Reply | Promise<Reply> {
@@ -201,10 +229,10 @@ export class MaestroServer implements ConnectionHost {
     const sessionId = this.sessions.allocateId();
     const entry = this.sessions.add(sessionId, timeoutMs, performance.now());
     entry.closing = true; // not usable until the createSession delta is applied
-    const outcome = await this.pipeline.submit({ op: "createSession", sessionId, timeoutMs }, 0n, []);
-    if (!outcome.ok || connection.state !== "handshake") {
+    const outcome = await this.pipeline.write({ op: "createSession", sessionId, timeoutMs }, 0n, []);
+    if (outcome.kind !== "ok" || connection.state !== "handshake") {
       this.sessions.remove(sessionId);
-      if (outcome.ok) void this.closeSession(sessionId);
+      if (outcome.kind === "ok") void this.closeSession(sessionId);
       connection.close("session not created");
       return;
     }
@@ -235,6 +263,13 @@ export class MaestroServer implements ConnectionHost {
       connection.close("session expired or unknown");
       return;
     }
+    if (!this.pipeline.sessionReachable(sessionId)) {
+      // The owners of the session's ephemerals are out of reach: no answer, as from a ZooKeeper server
+      // without quorum. The client keeps trying and keeps its session if they come back in time.
+      this.logger.info({ connection: connection.id, session: sessionId.toString(16) }, "refusing to reattach: ephemerals' owners unreachable");
+      connection.close("session's ephemerals' owners unreachable");
+      return;
+    }
     entry.timeoutMs = timeoutMs;
     this.sessions.touch(sessionId, performance.now());
     this.#open(connection, sessionId, timeoutMs, readOnly);
@@ -258,12 +293,13 @@ export class MaestroServer implements ConnectionHost {
   closeSession(sessionId: bigint): Promise<void> {
     const entry = this.sessions.get(sessionId);
     if (entry !== undefined) entry.closing = true;
-    return this.pipeline.submit({ op: "closeSession", sessionId }, 0n, []).then(
-      () => this.sessions.remove(sessionId),
-      (error: unknown) => {
-        if (entry !== undefined) entry.closing = false;
-        this.logger.error({ session: sessionId.toString(16), error: String(error) }, "closing session failed");
-      },
+    const failed = (error: string): void => {
+      if (entry !== undefined) entry.closing = false;
+      this.logger.error({ session: sessionId.toString(16), error }, "closing session failed");
+    };
+    return this.pipeline.write({ op: "closeSession", sessionId }, 0n, []).then(
+      (outcome) => (outcome.kind === "connectionLoss" ? failed(outcome.reason) : this.sessions.remove(sessionId)),
+      (error: unknown) => failed(String(error)),
     );
   }
 
@@ -280,16 +316,28 @@ export class MaestroServer implements ConnectionHost {
     const paths = expiredContainersAndTtls(this.tree, BigInt(Date.now()), {
       containerNeverUsedMs: BigInt(this.config.containerNeverUsedMs),
     });
+    const failed = (path: string, error: string): void => this.logger.error({ path, error }, "container sweep failed");
     for (const path of paths) {
-      void this.pipeline.submit({ op: "deleteContainer", path }, 0n, []).catch((error: unknown) => {
-        this.logger.error({ path, error: String(error) }, "container sweep failed");
-      });
+      if (!this.pipeline.sweeps(path)) continue;
+      void this.pipeline.write({ op: "deleteContainer", path }, 0n, []).then(
+        (outcome) => (outcome.kind === "connectionLoss" ? failed(path, outcome.reason) : undefined),
+        (error: unknown) => failed(path, String(error)),
+      );
     }
   }
 
   /** Runs the sweep now (tests and operators). */
   sweepNow(): void {
     this.#sweepContainers();
+  }
+
+  /** The broker cannot reach the owners of a session's ephemerals: its client goes, the session stays. */
+  #disconnectSession(sessionId: bigint): void {
+    const connectionId = this.sessions.get(sessionId)?.connectionId ?? null;
+    const connection = connectionId === null ? undefined : this.connections.get(connectionId);
+    if (connection === undefined) return;
+    this.logger.warn({ session: sessionId.toString(16), connection: connection.id }, "disconnecting a session whose ephemerals' owners are unreachable");
+    connection.destroy();
   }
 
   #onApplied(delta: Delta, events: TreeEvent[]): void {
