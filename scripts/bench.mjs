@@ -17,7 +17,11 @@
 // open loop at R operations per second in total, latencies measured from
 // each operation's due time (no coordinated omission). Output: a table per
 // operation type (p50, p90, p99, p99.9, max), a JSON result file and a
-// self-contained HTML page with inline SVG charts.
+// self-contained HTML page with inline SVG charts. With --regions N > 1,
+// also per region, and per region split by key owner: "local" keys lie in
+// the region's own slice of the key space, "remote" keys in another's
+// (--region-subtrees puts slice s under ROOT/r<s>, one subtree per slice,
+// which a multi-region Maestro can make one lease unit each).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -31,7 +35,7 @@ import { keyCountMax, setUpKeySpace } from "../bench/lib/mix-workload.mjs";
 import { machineInfo } from "../bench/lib/process-stats.mjs";
 import { parseDistribution } from "../dist/src/bench/distributions.js";
 import { parseMix } from "../dist/src/bench/mix.js";
-import { chartPercentiles, latencyTable, ratios, ratioTable, regionTable, reportHtml } from "../dist/src/bench/report.js";
+import { chartPercentiles, keyOwnerTable, latencyTable, ratios, ratioTable, regionTable, reportHtml } from "../dist/src/bench/report.js";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const workerModule = new URL("../bench/lib/mix-worker.mjs", import.meta.url);
@@ -54,6 +58,7 @@ const usage = `usage: npm run bench -- (--target HOST:PORT | --maestro | --zooke
   --locks N             lock directories for the lock recipe (default 16)
   --regions N           sessions are spread over N regions (session i in region i mod N) (default 1)
   --distribution D      uniform | zipfian:s | normal:sigma | hotspot:sigma:periodMs (default uniform)
+  --region-subtrees     keys of region slice s under ROOT/r<s>/k<key> instead of ROOT/keys/k<key>
   --seed N              seed of every session's generators (default 1)
   --rounds N            runs per target, alternating order (default 1)
   --root PATH           parent node of the key space (default /maestro-bench)
@@ -83,6 +88,7 @@ function parseOptions(argv) {
       locks: { type: "string", default: "16" },
       regions: { type: "string", default: "1" },
       distribution: { type: "string", default: "uniform" },
+      "region-subtrees": { type: "boolean", default: false },
       seed: { type: "string", default: "1" },
       rounds: { type: "string", default: "1" },
       root: { type: "string", default: "/maestro-bench" },
@@ -132,6 +138,7 @@ function parseOptions(argv) {
     regions,
     distributionText: values.distribution,
     distribution: parseDistribution(values.distribution),
+    regionSubtrees: values["region-subtrees"],
     seed: number("seed", 0, 2 ** 31),
     rounds: number("rounds", 1, 100),
     root: values.root,
@@ -187,7 +194,15 @@ async function measure(run, options) {
     const addresses = server === null ? options.targetAddresses : [`${server.host}:${server.port}`];
     const connectionString = addresses[0];
     for (const address of new Set(addresses)) {
-      await setUpKeySpace({ connectionString: address, root: options.root, keyCount: options.keys, lockCount: options.locks, valueBytes: options.valueBytes });
+      await setUpKeySpace({
+        connectionString: address,
+        root: options.root,
+        keyCount: options.keys,
+        lockCount: options.locks,
+        valueBytes: options.valueBytes,
+        regionCount: options.regions,
+        regionSubtrees: options.regionSubtrees,
+      });
     }
     const progress = progressLine(run, options);
     const result = await runClosedLoop({
@@ -205,6 +220,7 @@ async function measure(run, options) {
         regionCount: options.regions,
         lockCount: options.locks,
         distribution: options.distribution,
+        regionSubtrees: options.regionSubtrees,
         mix: options.mix,
         valueBytes: options.valueBytes,
         seed: options.seed,
@@ -243,7 +259,8 @@ async function main(argv) {
   timeout.unref();
   const command = commandLine(argv);
   const mode = options.ratePerSecond > 0 ? `open loop at ${options.ratePerSecond} ops/s` : "closed loop";
-  console.log(`${command}\n${mode}, ${options.sessions} sessions, mix ${options.mixText}, ${options.keys} keys, ${options.distributionText}, ${options.regions} region(s)`);
+  const layout = options.regionSubtrees ? `, keys under ${options.root}/r<slice>` : "";
+  console.log(`${command}\n${mode}, ${options.sessions} sessions, mix ${options.mixText}, ${options.keys} keys, ${options.distributionText}, ${options.regions} region(s)${layout}`);
   const runs = [];
   for (const run of schedule(options)) {
     const result = await measure(run, options);
@@ -255,6 +272,8 @@ async function main(argv) {
   console.log(`\n${table}`);
   const regions = regionTable(runs);
   if (regions !== null) console.log(`\nper region (session i is in region i mod ${options.regions})\n${regions}`);
+  const owners = keyOwnerTable(runs);
+  if (owners !== null) console.log(`\nper region and key owner (local: key in the region's own slice; remote: in another region's slice)\n${owners}`);
   const comparison = ratios(runs, "maestro", "zookeeper");
   if (comparison.length > 0) console.log(`\nMaestro / ZooKeeper (medians over rounds; throughput > 1 and latency < 1 favour Maestro)\n${ratioTable(comparison, "maestro", "zookeeper")}`);
   for (const run of runs) if (Object.keys(run.errors).length > 0) console.log(`${run.label} errors: ${JSON.stringify(run.errors)}`);
@@ -270,7 +289,8 @@ async function main(argv) {
     ratios: comparison,
   };
   writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(paths.html, reportHtml({ title: "Maestro bench", command, table: regions === null ? table : `${table}\n\n${regions}`, runs }));
+  const tables = [table, regions, owners].filter((text) => text !== null).join("\n\n");
+  writeFileSync(paths.html, reportHtml({ title: "Maestro bench", command, table: tables, runs }));
   console.log(`\nresult: ${relative(process.cwd(), paths.json)}\nchart:  ${relative(process.cwd(), paths.html)}`);
   clearTimeout(timeout);
 }

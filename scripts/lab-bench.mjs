@@ -2,7 +2,10 @@
 // Starts a lab (dist/src/lab/lab.js) from a topology file, runs
 // scripts/bench.mjs against it with region r's sessions on region r's local
 // server (--target A,B,C --regions N), then stops the lab. Every argument
-// after the topology goes to the bench unchanged. Run `npm run build` first.
+// after the topology goes to the bench unchanged, except that a Maestro
+// cluster deployment (maestro-cluster, maestro-central) adds
+// --region-subtrees when it is missing: its lease units are the bench's
+// region subtrees. Run `npm run build` first.
 //
 //   node scripts/lab-bench.mjs bench/lab/zk-ensemble.json --duration-s 20 --sessions 24 \
 //        --distribution normal:100 --output bench/results/baseline-wan-zk-ensemble.json
@@ -35,7 +38,10 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 try {
   process.stdout.write(`lab ${topology.deployment}: ${lab.servers.map((s) => `${s.region}=${s.mode}@${s.clientPort}`).join(" ")}\n`);
   for (const note of lab.notes()) process.stdout.write(`note: ${note}\n`);
-  const args = [join(root, "scripts", "bench.mjs"), "--target", lab.clientAddresses().join(","), "--regions", String(topology.regions.length), ...benchArgs];
+  const clustered = topology.deployment === "maestro-cluster" || topology.deployment === "maestro-central";
+  const layout = clustered && !benchArgs.includes("--region-subtrees") ? ["--region-subtrees"] : [];
+  if (layout.length > 0) process.stdout.write("note: --region-subtrees added: the cluster's lease units are the bench's region subtrees\n");
+  const args = [join(root, "scripts", "bench.mjs"), "--target", lab.clientAddresses().join(","), "--regions", String(topology.regions.length), ...layout, ...benchArgs];
   code = await new Promise((resolvePromise) => {
     const child = spawn(process.execPath, args, { stdio: "inherit" });
     bench = child;

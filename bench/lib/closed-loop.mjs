@@ -72,6 +72,25 @@ function sumSeries(series) {
   return Array.from(sum, (count) => count ?? 0);
 }
 
+/**
+ * The threads' "region/type/owner" histograms (mix-worker.mjs) merged and
+ * nested as { region: { type: { local, remote } } }; null when no thread
+ * recorded any (other workloads).
+ */
+function mergeKeyOwners(results) {
+  const keys = new Set(results.flatMap((result) => Object.keys(result.byRegionKeyOwner ?? {})));
+  if (keys.size === 0) return null;
+  const nested = {};
+  for (const key of [...keys].sort()) {
+    const [region, type, owner] = key.split("/");
+    const merged = mergeHistograms(results.map((result) => result.byRegionKeyOwner?.[key]).filter((encoded) => encoded !== undefined));
+    nested[region] ??= {};
+    nested[region][type] ??= {};
+    nested[region][type][owner] = { ...latencySummary(merged), histogram: encodeHistogram(merged) };
+  }
+  return nested;
+}
+
 function mergeResults(results, schedule) {
   const all = mergeHistograms(results.map((result) => result.all));
   const types = new Set(results.flatMap((result) => Object.keys(result.byType)));
@@ -85,6 +104,7 @@ function mergeResults(results, schedule) {
     const merged = mergeHistograms(results.map((result) => result.byRegion[region]).filter((encoded) => encoded !== undefined));
     byRegion[region] = { ...latencySummary(merged), histogram: encodeHistogram(merged) };
   }
+  const byRegionKeyOwner = mergeKeyOwners(results);
   const errors = {};
   for (const result of results) for (const [key, count] of Object.entries(result.errors)) errors[key] = (errors[key] ?? 0) + count;
   const measuredMs = windowMs(results, schedule);
@@ -95,6 +115,7 @@ function mergeResults(results, schedule) {
     histogram: encodeHistogram(all),
     byType,
     byRegion,
+    ...(byRegionKeyOwner === null ? {} : { byRegionKeyOwner }),
     perSecond: sumSeries(results.map((result) => result.perSecond ?? [])),
     errorsPerSecond: sumSeries(results.map((result) => result.errorsPerSecond ?? [])),
     errors,

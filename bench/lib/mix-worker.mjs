@@ -5,7 +5,9 @@
 // then the next) or open loop (operations due at a fixed rate, sent when
 // due whatever is in flight, latency measured from the due time). Records
 // per type and per region, counts completions per second, and posts a
-// progress message every progressIntervalMs.
+// progress message every progressIntervalMs. Also records per region,
+// type and key owner ("region/type/local|remote": whether the key lies in the
+// client's own region slice), for the local-owned vs remote-owned split.
 import { parentPort, workerData } from "node:worker_threads";
 import { encodeHistogram, latencyHistogram, recordMilliseconds } from "./histogram.mjs";
 import { clientState, nextOperation } from "./mix-workload.mjs";
@@ -27,6 +29,7 @@ class Recording {
     this.schedule = schedule;
     this.byType = new Map();
     this.byRegion = new Map();
+    this.byRegionKeyOwner = new Map();
     this.all = latencyHistogram();
     this.errors = {};
     this.perSecond = [];
@@ -49,6 +52,7 @@ class Recording {
   record(operation, milliseconds, completedEpochMs) {
     recordMilliseconds(this.histogramIn(this.byType, operation.type), milliseconds);
     recordMilliseconds(this.histogramIn(this.byRegion, String(operation.region)), milliseconds);
+    recordMilliseconds(this.histogramIn(this.byRegionKeyOwner, `${operation.region}/${operation.type}/${operation.keyOwner}`), milliseconds);
     recordMilliseconds(this.all, milliseconds);
     this.count(this.perSecond, completedEpochMs);
     this.lastRecordedEpochMs = Math.max(this.lastRecordedEpochMs, completedEpochMs);
@@ -66,6 +70,7 @@ class Recording {
       all: encodeHistogram(this.all),
       byType: encodeMap(this.byType),
       byRegion: encodeMap(this.byRegion),
+      byRegionKeyOwner: encodeMap(this.byRegionKeyOwner),
       errors: this.errors,
       perSecond: this.perSecond,
       errorsPerSecond: this.errorsPerSecond,

@@ -1,12 +1,14 @@
 // The `npm run bench` workload: each client session draws an operation
 // from the mix and a key from the distribution (for its region, at the
 // elapsed time), both from its own seeded generator. Keys are nodes
-// root/keys/k<key>, made by setUpKeySpace before the clients start; creates
+// root/keys/k<key>, or root/r<s>/k<key> with regionSubtrees (s: the region
+// slice holding the key, so each region's slice is one subtree, the shape of
+// a lease unit), made by setUpKeySpace before the clients start; creates
 // go below a key node and are remembered so deletes remove the client's own
 // nodes; the lock recipe takes and releases an ephemeral-sequential lock
 // under root/locks/l<n>.
 import { chooseOperation } from "../../dist/src/bench/mix.js";
-import { keyChooser, seededRandom } from "../../dist/src/bench/distributions.js";
+import { keyChooser, regionSliceOf, seededRandom } from "../../dist/src/bench/distributions.js";
 import { connect, create, createModes, ensureNode, exists, getChildren, getData, remove, setAndCreate, setData } from "./zookeeper-client.mjs";
 
 /** Key nodes made by the set-up; more would make the set-up the benchmark. */
@@ -15,26 +17,61 @@ export const keyCountMax = 100_000;
 const ownNodesMax = 10_000;
 /** A lock waiter gives up after this long (and the operation is an error). */
 const lockWaitMsMax = 10_000;
-const setUpBatch = 256;
+// Set-up spreads the keys over several sessions with a few creates in flight
+// each: a multi-region Maestro forwards a session's writes to units owned
+// elsewhere one after another (each pays a WAN round trip), so one session
+// with hundreds in flight would run into the forward timeout.
+const setUpSessions = 16;
+const setUpInFlightPerSession = 16;
 
-export const keyPath = (root, key) => `${root}/keys/k${key}`;
+/** Where key `key` lives; `space` is { keyCount, regionCount, regionSubtrees }. */
+export function keyPath(root, key, space = { regionSubtrees: false }) {
+  return space.regionSubtrees ? `${root}/r${regionSliceOf(key, space)}/k${key}` : `${root}/keys/k${key}`;
+}
 const lockPath = (root, lock) => `${root}/locks/l${lock}`;
 
-/** Makes root, root/keys/k0..k<keyCount-1> (with valueBytes values) and the lock directories; idempotent. */
-export async function setUpKeySpace({ connectionString, root, keyCount, lockCount, valueBytes }) {
+/** The parents of the keys, in creation order: root/keys, or root/r0 .. root/r<regionCount-1>. */
+export function keyParents(root, { regionCount = 1, regionSubtrees = false } = {}) {
+  return regionSubtrees ? Array.from({ length: regionCount }, (_, slice) => `${root}/r${slice}`) : [`${root}/keys`];
+}
+
+/**
+ * Makes root, the key parents, the keys (with valueBytes values) and the
+ * lock directories; idempotent. Parents come first, one at a time, so a
+ * server that makes each region subtree a lease unit has the unit before
+ * its keys arrive. A node already there (read locally) is not created
+ * again, so a second address of a replicated deployment costs only reads.
+ */
+export async function setUpKeySpace({ connectionString, root, keyCount, lockCount, valueBytes, regionCount = 1, regionSubtrees = false }) {
   if (keyCount > keyCountMax) throw new RangeError(`--keys must be at most ${keyCountMax}`);
+  const space = { keyCount, regionCount, regionSubtrees };
   const client = await connect(connectionString);
   try {
-    for (const path of [root, `${root}/keys`, `${root}/locks`]) await ensureNode(client, path);
-    const value = Buffer.alloc(valueBytes, 0x61);
-    const paths = [];
-    for (let key = 0; key < keyCount; key += 1) paths.push(keyPath(root, key));
-    for (let lock = 0; lock < lockCount; lock += 1) paths.push(lockPath(root, lock));
-    for (let start = 0; start < paths.length; start += setUpBatch) {
-      await Promise.all(paths.slice(start, start + setUpBatch).map((path) => ensureNode(client, path, value)));
-    }
+    for (const path of [root, ...keyParents(root, space), `${root}/locks`]) await ensureNode(client, path);
   } finally {
     client.close();
+  }
+  const paths = [];
+  for (let key = 0; key < keyCount; key += 1) paths.push(keyPath(root, key, space));
+  for (let lock = 0; lock < lockCount; lock += 1) paths.push(lockPath(root, lock));
+  await ensureNodes(connectionString, paths, Buffer.alloc(valueBytes, 0x61));
+}
+
+async function ensureNodes(connectionString, paths, value) {
+  const sessions = Math.max(1, Math.min(setUpSessions, Math.ceil(paths.length / setUpInFlightPerSession)));
+  const clients = await Promise.all(Array.from({ length: sessions }, () => connect(connectionString)));
+  let next = 0;
+  const drain = async (client) => {
+    while (next < paths.length) {
+      const path = paths[next];
+      next += 1;
+      if ((await exists(client, path)) === null) await ensureNode(client, path, value);
+    }
+  };
+  try {
+    await Promise.all(clients.flatMap((client) => Array.from({ length: setUpInFlightPerSession }, () => drain(client))));
+  } finally {
+    for (const client of clients) client.close();
   }
 }
 
@@ -45,6 +82,7 @@ export function clientState(client, clientIndex, options) {
     client,
     clientIndex,
     region: clientIndex % options.regionCount,
+    space: { keyCount: options.keyCount, regionCount: options.regionCount, regionSubtrees: options.regionSubtrees === true },
     random,
     chooser: keyChooser(options.distribution, { keyCount: options.keyCount, regionCount: options.regionCount }, random),
     mix: options.mix,
@@ -87,10 +125,15 @@ async function lockAndRelease(state, directory) {
   }
 }
 
-/** The next operation of a client: { type, region, run() }; run's promise is what gets timed. */
+/**
+ * The next operation of a client: { type, region, keyOwner, run() }; run's
+ * promise is what gets timed. keyOwner is "local" when the key lies in the
+ * client's own region slice, else "remote".
+ */
 export function nextOperation(state, elapsedMs) {
   const key = state.chooser.next(state.region, elapsedMs);
-  const path = keyPath(state.root, key);
+  const path = keyPath(state.root, key, state.space);
+  const keyOwner = regionSliceOf(key, state.space) === state.region ? "local" : "remote";
   let type = chooseOperation(state.mix, state.random);
   if (type === "delete" && state.ownNodes.length === 0) type = "create";
   const child = () => `${path}/${state.prefix}${(state.counter += 1)}`;
@@ -110,5 +153,5 @@ export function nextOperation(state, elapsedMs) {
     },
     lock: () => lockAndRelease(state, lockPath(state.root, key % state.lockCount)),
   }[type];
-  return { type, region: state.region, run };
+  return { type, region: state.region, keyOwner, run };
 }

@@ -56,6 +56,14 @@ export function regionCentre(region: number, space: KeySpace): number {
   return ((region + 0.5) * space.keyCount) / space.regionCount;
 }
 
+/**
+ * The region whose slice [r·N/R, (r+1)·N/R) holds `key`: the region a key
+ * is "local" to (the normal distribution centres region r's draws there).
+ */
+export function regionSliceOf(key: number, space: KeySpace): number {
+  return Math.min(space.regionCount - 1, Math.max(0, Math.floor((key * space.regionCount) / space.keyCount)));
+}
+
 /** Which region is hot at elapsedMs: region 0 first, then 1, 2, ... and round again. */
 export function hotRegionAt(elapsedMs: number, periodMs: number, regionCount: number): number {
   return Math.floor(Math.max(0, elapsedMs) / periodMs) % regionCount;

@@ -64,6 +64,36 @@ export function regionTable(runs: ReadonlyArray<RunForReport & { readonly byRegi
   return formatTable(rows);
 }
 
+/** Latency by region, operation type and key owner: { region: { type: { local?, remote? } } }. */
+export type KeyOwnerSummaries = Readonly<Record<string, Readonly<Record<string, Readonly<Partial<Record<"local" | "remote", LatencySummary>>>>>>>;
+
+/**
+ * One row per run, region, operation type and key owner: "local" keys lie
+ * in the region's own slice of the key space, "remote" keys in another
+ * region's. `types` narrows the operation types (default: all); null when no
+ * run spread its sessions over more than one region.
+ */
+export function keyOwnerTable(
+  runs: ReadonlyArray<RunForReport & { readonly byRegionKeyOwner?: KeyOwnerSummaries }>,
+  types?: readonly string[],
+): string | null {
+  if (!runs.some((run) => Object.keys(run.byRegionKeyOwner ?? {}).length > 1)) return null;
+  const rows: string[][] = [["run", "region", "operation", "keys", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"]];
+  for (const run of runs) {
+    for (const [region, byType] of Object.entries(run.byRegionKeyOwner ?? {}).sort(([a], [b]) => Number(a) - Number(b))) {
+      for (const [type, byOwner] of Object.entries(byType).sort(([a], [b]) => a.localeCompare(b))) {
+        if (types !== undefined && !types.includes(type)) continue;
+        for (const owner of ["local", "remote"] as const) {
+          const summary = byOwner[owner];
+          if (summary === undefined) continue;
+          rows.push([run.label, region, type, owner, String(summary.count), ...[summary.p50Ms, summary.p90Ms, summary.p99Ms, summary.p999Ms, summary.maxMs].map(milliseconds)]);
+        }
+      }
+    }
+  }
+  return formatTable(rows);
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

@@ -25,7 +25,7 @@ function positiveInteger(value: string): number {
 async function main(): Promise<void> {
   const program = new Command("lab")
     .option("--topology <file>", "topology JSON (see src/lab/lab-topology.ts)")
-    .option("--deployment <kind>", "maestro | zk-ensemble | zk-observers (overrides the file)")
+    .option("--deployment <kind>", "maestro | maestro-cluster | maestro-central | zk-ensemble | zk-observers (overrides the file)")
     .option("--duration-s <s>", "stop after this many seconds (default: until a signal)", positiveInteger)
     .option("--ready-timeout-s <s>", "bound on start-up", positiveInteger, 90)
     .parse();
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const topology = parseLabTopology(raw);
   const lab = await Lab.start(topology, { readyTimeoutMs: flags.readyTimeoutS * 1000 });
   const regions = topology.regions.map((region, index) => ({ region, client: lab.clientAddresses()[index] }));
-  const servers = lab.servers.map(({ region, kind, id, clientPort, mode, logPath }) => ({ region, kind, id, clientPort, mode, logPath }));
+  const servers = lab.servers.map(({ region, kind, id, node, clientPort, mode, logPath }) => ({ region, kind, id, ...(node === undefined ? {} : { node }), clientPort, mode, logPath }));
   process.stdout.write(
     `${JSON.stringify({ event: "ready", deployment: topology.deployment, regions, target: lab.clientAddresses().join(","), servers, notes: lab.notes(), proxies: lab.emulator.proxies() })}\n`,
   );

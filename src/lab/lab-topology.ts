@@ -2,21 +2,44 @@
 // regions and WAN matrix. Parsing and pure planning only: no files, no sockets.
 //
 // {
-//   "deployment": "maestro" | "zk-ensemble" | "zk-observers",
+//   "deployment": "maestro" | "maestro-cluster" | "maestro-central" | "zk-ensemble" | "zk-observers",
 //   "regions": ["us-east", "eu-west", "ap-south"],   // default: these three
 //   "roundTripMs": { "us-east": { "eu-west": 70 } },  // default: the emulator's matrix
-//   "latency": [...], "jitterMs": 0, "seed": 1        // as in wan-config.ts
+//   "latency": [...], "jitterMs": 0, "seed": 1,       // as in wan-config.ts
+//   // maestro-cluster and maestro-central only:
+//   "leaseRoots": [{ "path": "/maestro-bench/r0", "home": "us-east" }, ...],
+//   "cluster": { "leaseTermMs": 10000, ... }          // more keys of the cluster config
 // }
 //
-// Everything but "deployment" is the WAN emulator's configuration (without
-// "links": the lab makes the links itself).
+// Everything else is the WAN emulator's configuration (without "links": the
+// lab makes the links itself). leaseRoots default to one unit per region
+// slice of the bench's key space (`npm run bench -- --region-subtrees`):
+// /maestro-bench/r<i> homed at region i. maestro-central homes every unit at
+// the first region (the root's) whatever the file says.
 
 import { parseWanConfig } from "./wan-config.js";
 import type { WanEmulatorOptions } from "./wan-emulator.js";
 import { WanError, defaultRegions } from "./wan-model.js";
 
-export const labDeployments = ["maestro", "zk-ensemble", "zk-observers"] as const;
+export const labDeployments = ["maestro", "maestro-cluster", "maestro-central", "zk-ensemble", "zk-observers"] as const;
 export type LabDeployment = (typeof labDeployments)[number];
+
+/** The deployments that run one multi-region Maestro cluster. */
+export function isMaestroCluster(deployment: LabDeployment): boolean {
+  return deployment === "maestro-cluster" || deployment === "maestro-central";
+}
+
+/** The key space root of `npm run bench` (its --root default). */
+export const benchRootDefault = "/maestro-bench";
+
+/** A lease root of a lab cluster and the region its unit starts in. */
+export interface LabLeaseRoot {
+  path: string;
+  home: string;
+}
+
+/** Cluster keys the lab writes itself; a topology's "cluster" object may not set them. */
+const clusterKeysOfTheLab = ["node", "root", "secret", "secretFile", "regions", "leaseRoots"];
 
 export const labLimits = {
   /** Regions per lab: every ZooKeeper server is a JVM, and a lab runs on one machine. */
@@ -27,13 +50,21 @@ export interface LabTopology {
   deployment: LabDeployment;
   regions: string[];
   wan: WanEmulatorOptions;
+  /** Maestro cluster deployments: the lease roots, homes resolved (empty otherwise). */
+  leaseRoots: LabLeaseRoot[];
+  /** Maestro cluster deployments: further keys of the config's "cluster" object (timing, limits). */
+  clusterSettings: Record<string, unknown>;
 }
 
 export function parseLabTopology(value: unknown): LabTopology {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw topologyError("the topology must be a JSON object");
-  const { deployment, ...rest } = value as Record<string, unknown>;
+  const { deployment, leaseRoots, cluster, ...rest } = value as Record<string, unknown>;
   if (typeof deployment !== "string" || !(labDeployments as readonly string[]).includes(deployment)) {
     throw topologyError(`deployment must be one of ${labDeployments.join(", ")}`);
+  }
+  const clustered = isMaestroCluster(deployment as LabDeployment);
+  if (!clustered && (leaseRoots !== undefined || cluster !== undefined)) {
+    throw topologyError("leaseRoots and cluster are for the maestro-cluster and maestro-central deployments");
   }
   if ("links" in rest || "controlPort" in rest) throw topologyError("links and controlPort are set by the lab, not the topology");
   const wan = parseWanConfig(rest);
@@ -42,7 +73,99 @@ export function parseLabTopology(value: unknown): LabTopology {
     throw topologyError(`a lab has 1 to ${labLimits.regionsMax} regions, not ${regions.length}`);
   }
   if (deployment !== "maestro" && regions.length < 2) throw topologyError(`${deployment} needs at least two regions`);
-  return { deployment: deployment as LabDeployment, regions, wan: { ...wan, regions } };
+  return {
+    deployment: deployment as LabDeployment,
+    regions,
+    wan: { ...wan, regions },
+    leaseRoots: clustered ? parseLeaseRoots(leaseRoots, regions, deployment === "maestro-central") : [],
+    clusterSettings: clustered ? parseClusterSettings(cluster) : {},
+  };
+}
+
+/** One unit per region slice of the bench key space, homed at that region. */
+export function benchLeaseRoots(regions: readonly string[], root: string = benchRootDefault): LabLeaseRoot[] {
+  return regions.map((region, index) => ({ path: `${root}/r${index}`, home: region }));
+}
+
+function parseLeaseRoots(value: unknown, regions: readonly string[], central: boolean): LabLeaseRoot[] {
+  const rootRegion = regions[0]!;
+  const list = value === undefined ? benchLeaseRoots(regions) : value;
+  if (!Array.isArray(list) || list.length === 0) throw topologyError("leaseRoots must be a non-empty list of {path, home}");
+  return list.map((entry: unknown, index) => {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw topologyError(`leaseRoots[${index}] must be an object`);
+    const { path, home, ...other } = entry as Record<string, unknown>;
+    if (Object.keys(other).length > 0) throw topologyError(`leaseRoots[${index}]: unknown key ${Object.keys(other)[0]}`);
+    if (typeof path !== "string" || !path.startsWith("/")) throw topologyError(`leaseRoots[${index}].path must be an absolute path`);
+    const homeRegion = home ?? rootRegion;
+    if (typeof homeRegion !== "string" || !regions.includes(homeRegion)) {
+      throw topologyError(`leaseRoots[${index}].home must be one of the regions (${regions.join(", ")})`);
+    }
+    return { path, home: central ? rootRegion : homeRegion };
+  });
+}
+
+function parseClusterSettings(value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw topologyError("cluster must be an object");
+  const taken = Object.keys(value).find((key) => clusterKeysOfTheLab.includes(key));
+  if (taken !== undefined) throw topologyError(`cluster.${taken} is set by the lab, not the topology`);
+  return { ...(value as Record<string, unknown>) };
+}
+
+/** One node of a lab cluster: its id, region and real loopback ports. */
+export interface MaestroClusterNode {
+  id: string;
+  region: string;
+  clientPort: number;
+  brokerPort: number;
+}
+
+/** The emulator's proxy port for `from`'s broker connection to `to` (the from->to direction). */
+export type BrokerDialLookup = (from: MaestroClusterNode, to: MaestroClusterNode) => number;
+
+/**
+ * The configuration file every node of a lab cluster starts from (one file,
+ * `--node` says which entry is which process). Each node's "dial" sends its
+ * broker connection to every peer through the emulator's proxy for that
+ * direction, so every message between regions pays the pair's one-way
+ * delay; the first node carries the root role.
+ */
+export function maestroClusterConfig(
+  nodes: readonly MaestroClusterNode[],
+  dialPort: BrokerDialLookup,
+  settings: { leaseRoots: readonly LabLeaseRoot[]; secret: string; clusterSettings?: Record<string, unknown> },
+): Record<string, unknown> {
+  const root = nodes[0];
+  if (root === undefined) throw topologyError("a cluster has at least one node");
+  const address = (port: number): string => `127.0.0.1:${port}`;
+  const regions = [...new Set(nodes.map((node) => node.region))].map((name) => ({
+    name,
+    nodes: nodes
+      .filter((node) => node.region === name)
+      .map((node) => ({
+        id: node.id,
+        client: address(node.clientPort),
+        broker: address(node.brokerPort),
+        dial: Object.fromEntries(nodes.filter((peer) => peer.id !== node.id).map((peer) => [peer.id, address(dialPort(node, peer))])),
+      })),
+  }));
+  return {
+    fourLetterWords: "*",
+    cluster: {
+      ...settings.clusterSettings,
+      root: root.id,
+      secret: settings.secret,
+      regions,
+      leaseRoots: settings.leaseRoots.map((rule) => ({ path: rule.path, home: rule.home })),
+    },
+  };
+}
+
+/** Who owns each unit once a lab cluster has started: "/" at the root's region, each lease root at its home. */
+export function expectedOwners(topology: LabTopology): Map<string, string> {
+  const owners = new Map<string, string>([["/", topology.regions[0]!]]);
+  for (const rule of topology.leaseRoots) owners.set(rule.path, rule.home);
+  return owners;
 }
 
 /** One ZooKeeper server of a lab: its id, region, role and real loopback ports. */

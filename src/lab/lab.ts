@@ -2,12 +2,15 @@
 // lab-topology.ts), on loopback. Clients of a region connect to that
 // region's server directly; only peer traffic between servers goes through
 // the emulator. stop() (or the end of the process) stops everything.
+// maestro-cluster and maestro-central run one Maestro node per region as one
+// multi-region cluster whose broker links all cross the emulator.
 //
 //   const lab = await Lab.start(parseLabTopology({ deployment: "zk-ensemble" }));
 //   lab.clientAddresses()  // one "127.0.0.1:port" per region, in region order
 //   await lab.stop();
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -15,7 +18,16 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WanEmulator } from "./wan-emulator.js";
 import { WanError } from "./wan-model.js";
-import { zooKeeperConfig, zooKeeperRoles, type LabTopology, type ZooKeeperMember } from "./lab-topology.js";
+import {
+  expectedOwners,
+  isMaestroCluster,
+  maestroClusterConfig,
+  zooKeeperConfig,
+  zooKeeperRoles,
+  type LabTopology,
+  type MaestroClusterNode,
+  type ZooKeeperMember,
+} from "./lab-topology.js";
 
 const loopbackHost = "127.0.0.1";
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -40,6 +52,8 @@ export interface LabServer {
   kind: "maestro" | "zookeeper";
   /** ZooKeeper's myid; 0 for Maestro. */
   id: number;
+  /** A Maestro cluster node's id (its --node); absent otherwise. */
+  node?: string;
   clientPort: number;
   /** Mode from `srvr` once ready: leader, follower, observer or standalone. */
   mode: string;
@@ -76,7 +90,7 @@ export class Lab {
    * its notification back-off grows to 60 s).
    */
   static async start(topology: LabTopology, options: LabStartOptions = {}): Promise<Lab> {
-    const attempts = topology.deployment === "maestro" ? 1 : (options.startAttempts ?? 3);
+    const attempts = topology.deployment.startsWith("maestro") ? 1 : (options.startAttempts ?? 3);
     for (let attempt = 1; ; attempt += 1) {
       const directory = options.directory === undefined ? undefined : join(options.directory, `attempt-${attempt}`);
       try {
@@ -98,6 +112,7 @@ export class Lab {
     try {
       const readyTimeoutMs = options.readyTimeoutMs ?? labTimeouts.readyTimeoutMsDefault;
       if (topology.deployment === "maestro") await lab.startMaestroNodes(readyTimeoutMs);
+      else if (isMaestroCluster(topology.deployment)) await lab.startMaestroCluster(readyTimeoutMs);
       else await lab.startZooKeeper(readyTimeoutMs, options.tickTimeMs ?? 1000);
     } catch (error) {
       await lab.stop();
@@ -120,6 +135,9 @@ export class Lab {
     switch (this.topology.deployment) {
       case "maestro":
         return ["one standalone Maestro node per region: regions do not replicate to each other yet (multi-region Maestro comes in a later issue)"];
+      case "maestro-cluster":
+      case "maestro-central":
+        return this.clusterNotes();
       case "zk-ensemble":
         return [
           "a ZooKeeper ensemble with one voter per region; quorum and election links go through the WAN emulator",
@@ -131,6 +149,17 @@ export class Lab {
           "one voter, not three: the lab shares two cores, and three local JVMs would only add CPU contention",
         ];
     }
+  }
+
+  private clusterNotes(): string[] {
+    const [rootRegion] = this.topology.regions;
+    const units = this.topology.leaseRoots.map((rule) => `${rule.path} -> ${rule.home}`).join(", ");
+    return [
+      `one Maestro node per region forming one multi-region cluster, root broker in ${rootRegion}; every broker link between regions goes through the WAN emulator`,
+      this.topology.deployment === "maestro-central"
+        ? `centralized: every unit is homed at ${rootRegion}, so writes from other regions are forwarded there (${units})`
+        : `units homed where their writes come from (${units}); / (the root unit) at ${rootRegion}`,
+    ];
   }
 
   stop(): Promise<void> {
@@ -156,6 +185,58 @@ export class Lab {
       this.servers.push({ region, kind: "maestro", id: 0, clientPort: port, mode, logPath });
     });
     await Promise.all(starting);
+  }
+
+  /**
+   * One node per region, all from one config file: node i's "dial" reaches
+   * node j through the emulator's proxy for the i->j direction (a link from
+   * i's region to j's broker port), so each one-way broker connection pays
+   * the pair's delay, as zk-ensemble's quorum ports do. Ready once every
+   * node answers srvr and its `leas` shows each unit at its expected owner
+   * (held, not lapsed, at the owner).
+   */
+  private async startMaestroCluster(readyTimeoutMs: number): Promise<void> {
+    if (!existsSync(maestroMain)) throw new WanError("ERR_LAB_BUILD", `${maestroMain} not found; run npm run build first`);
+    const ports = await freePorts(this.topology.regions.length * 2);
+    const nodes: MaestroClusterNode[] = this.topology.regions.map((region, index) => ({
+      id: `${region}-1`,
+      region,
+      clientPort: ports[index * 2] ?? 0,
+      brokerPort: ports[index * 2 + 1] ?? 0,
+    }));
+    const dials = new Map<string, number>();
+    for (const from of nodes) {
+      for (const to of nodes) {
+        if (from.id === to.id) continue;
+        const link = await this.emulator.addLink({ from: from.region, to: to.region, targetPort: to.brokerPort });
+        dials.set(`${from.id}>${to.id}`, link.port);
+      }
+    }
+    const dialPort = (from: MaestroClusterNode, to: MaestroClusterNode): number => {
+      const port = dials.get(`${from.id}>${to.id}`);
+      if (port === undefined) throw new Error(`a proxy from ${from.id} to ${to.id}`);
+      return port;
+    };
+    const configPath = join(this.directory, "cluster.json");
+    const config = maestroClusterConfig(nodes, dialPort, {
+      leaseRoots: this.topology.leaseRoots,
+      secret: randomBytes(24).toString("hex"),
+      clusterSettings: this.topology.clusterSettings,
+    });
+    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    const owners = expectedOwners(this.topology);
+    const deadline = Date.now() + readyTimeoutMs;
+    await Promise.all(
+      nodes.map(async (node, index) => {
+        const dataDir = join(this.directory, `maestro-${index}-${node.region}`);
+        mkdirSync(dataDir, { recursive: true });
+        const logPath = join(dataDir, "maestro.log");
+        this.spawnLogged(process.execPath, [maestroMain, "start", "--config", configPath, "--node", node.id, "--data-dir", dataDir], logPath);
+        const mode = await waitForMode(node.clientPort, Math.max(1, deadline - Date.now()), logPath, () => true);
+        await waitForOwners(node, owners, Math.max(1, deadline - Date.now()), logPath);
+        this.servers.push({ region: node.region, kind: "maestro", id: 0, node: node.id, clientPort: node.clientPort, mode, logPath });
+      }),
+    );
   }
 
   private async startZooKeeper(readyTimeoutMs: number, tickTimeMs: number): Promise<void> {
@@ -241,15 +322,26 @@ function zooKeeperJavaArguments(classpath: string, logDir: string, configPath: s
   ];
 }
 
-/** Polls `srvr` until it reports a Mode (a ZooKeeper peer answers only once it has joined a quorum). */
-async function waitForMode(port: number, timeoutMs: number, logPath: string): Promise<string> {
+const servingModes = ["leader", "follower", "observer", "standalone"];
+
+/**
+ * Polls `srvr` until it reports a Mode that `accepts` (a ZooKeeper peer
+ * answers only once it has joined a quorum; by default the modes of a
+ * serving ZooKeeper peer).
+ */
+async function waitForMode(
+  port: number,
+  timeoutMs: number,
+  logPath: string,
+  accepts: (mode: string) => boolean = (mode) => servingModes.includes(mode),
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
     try {
       const reply = await fourLetterWord(port, "srvr");
       const mode = /^Mode: (\w+)/m.exec(reply)?.[1];
-      if (mode !== undefined && ["leader", "follower", "observer", "standalone"].includes(mode)) return mode;
+      if (mode !== undefined && accepts(mode)) return mode;
       last = reply.trim().slice(0, 200);
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
@@ -257,6 +349,47 @@ async function waitForMode(port: number, timeoutMs: number, logPath: string): Pr
     await new Promise((resolvePromise) => setTimeout(resolvePromise, labTimeouts.probeIntervalMs));
   }
   throw new WanError("ERR_LAB_NOT_READY", `no Mode from srvr on ${loopbackHost}:${port} within ${timeoutMs} ms (last: ${last})${logTail(logPath)}`);
+}
+
+interface LeaseUnitView {
+  unit: string;
+  owner: string;
+  state: string;
+}
+
+/** What a `leas` answer says about the expected owners: null when all match, else the first difference. */
+export function ownersDiffer(reply: string, region: string, owners: ReadonlyMap<string, string>): string | null {
+  let units: LeaseUnitView[];
+  try {
+    units = (JSON.parse(reply) as { units: LeaseUnitView[] }).units;
+  } catch {
+    return `leas is not JSON: ${reply.trim().slice(0, 200)}`;
+  }
+  if (!Array.isArray(units)) return "leas has no units";
+  for (const [unit, owner] of owners) {
+    const view = units.find((entry) => entry.unit === unit);
+    if (view === undefined) return `${unit} not listed`;
+    if (view.owner !== owner) return `${unit} owned by ${view.owner}, expected ${owner}`;
+    if (owner === region && view.state !== "owned") return `${unit} is ${view.state} at its owner`;
+  }
+  return null;
+}
+
+/** Polls `leas` until the node sees every unit at its expected owner. */
+async function waitForOwners(node: MaestroClusterNode, owners: ReadonlyMap<string, string>, timeoutMs: number, logPath: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    try {
+      const difference = ownersDiffer(await fourLetterWord(node.clientPort, "leas"), node.region, owners);
+      if (difference === null) return;
+      last = difference;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, labTimeouts.probeIntervalMs));
+  }
+  throw new WanError("ERR_LAB_NOT_READY", `node ${node.id}: leases not as expected within ${timeoutMs} ms (last: ${last})${logTail(logPath)}`);
 }
 
 export function fourLetterWord(port: number, word: string, timeoutMs: number = labTimeouts.probeTimeoutMs): Promise<string> {
