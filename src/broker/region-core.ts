@@ -314,10 +314,17 @@ export class RegionCore {
     for (const unit of units) this.#syncUnit(unit, nowMs, settle);
   }
 
-  #syncUnit(unit: UnitName, nowMs: number, done: (ok: boolean) => void): void {
+  #syncUnit(unit: UnitName, nowMs: number, done: (ok: boolean) => void, deadlineMs = nowMs + this.settings.forwardTimeoutMs): void {
     const owner = this.lease(unit).owner;
     if (owner === this.region) {
-      this.#afterStaged(() => done(true));
+      if (this.#ownsActive(unit) || this.#isRoot && !this.#root!.isMoving(unit)) {
+        this.#afterStaged(() => done(true));
+        return;
+      }
+      // Ours but not writable here (being released, or not confirmed): its latest writes may be
+      // elsewhere soon; ask again once the lease settles.
+      if (nowMs >= deadlineMs) done(false);
+      else this.#retryLater(() => this.#syncUnit(unit, this.#nowMs, done, deadlineMs), 10);
       return;
     }
     const requestId = this.#nextRequestId++;
@@ -1087,14 +1094,15 @@ export class RegionCore {
   #closeSession(sessionId: bigint, done: (answer: WriteAnswer) => void): void {
     this.#closing.add(sessionId);
     const session = this.#session(sessionId);
+    // A session older than this process may have forwarded writes this process never saw: ask every region.
+    if (!this.#bornHere.has(sessionId)) for (const region of this.settings.regions) session.forwardedTo.add(region);
     for (const queued of session.queue.splice(0)) queued.done({ kind: "failed", err: ErrorCode.sessionExpired });
     const attempt = (): void => {
       if (session.localOutstanding > 0 || session.remoteOutstanding) {
         this.#retryLater(attempt, 10);
         return;
       }
-      // A session older than this process may have forwarded writes this process never saw: ask every region.
-      const targets = new Set(this.#bornHere.has(sessionId) ? session.forwardedTo : this.settings.regions);
+      const targets = new Set(session.forwardedTo);
       for (const path of this.#pending.view.ephemeralsOf(sessionId)) {
         const destination = this.#route({ op: "deleteEphemerals", sessionId, paths: [path] });
         if (destination.kind === "forward") targets.add(destination.region);

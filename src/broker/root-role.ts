@@ -247,12 +247,13 @@ export class RootRole {
   /** Units taken for a gathered write go back to their owner once nothing holds them (and it is reachable). */
   #returnGathered(nowMs: number): void {
     for (const [unit, to] of this.#returnTo) {
-      const owner = this.leases.lease(unit).owner;
-      if (owner === to || owner !== this.#settings.rootRegion && !this.leases.isMoving(unit)) {
+      if (this.#held.has(unit) || this.leases.isMoving(unit)) continue;
+      if (this.leases.lease(unit).owner !== this.#settings.rootRegion) {
+        // Back home, or moved elsewhere meanwhile: nothing to return.
         this.#returnTo.delete(unit);
         continue;
       }
-      if (this.#held.has(unit) || this.leases.isMoving(unit) || this.leases.expired(to, nowMs)) continue;
+      if (this.leases.expired(to, nowMs)) continue;
       this.leases.move(unit, to, "return after gathering", nowMs);
     }
   }

@@ -210,11 +210,13 @@ export class ClientConnection {
     this.packetsReceived += 1;
     this.#host.stats.packetsReceived += 1;
     this.#host.touch(this);
-    this.#run(xid, request, isWrite);
+    // A sync orders like a write: what the session sends after it waits for it, so a read
+    // pipelined behind a sync sees what the sync caught up with (in a cluster a sync takes a WAN trip).
+    this.#run(xid, request, isWrite || request.kind === "sync");
     return this.#state === "open";
   }
 
-  #run(xid: number, request: ClientRequest, isWrite: boolean): void {
+  #run(xid: number, request: ClientRequest, ordering: boolean): void {
     if (request.kind === "ping") {
       this.#sendNow({ xid: Xid.ping, zxid: this.#host.lastAppliedZxid, err: 0, body: null });
       return;
@@ -235,7 +237,7 @@ export class ClientConnection {
       this.#fill(slot, result, request, startedMs);
       return;
     }
-    if (isWrite) this.#outstandingWrites += 1;
+    if (ordering) this.#outstandingWrites += 1;
     result.then(
       (reply) => this.#fill(slot, reply, request, startedMs),
       (error: unknown) => {
@@ -243,7 +245,7 @@ export class ClientConnection {
         this.#fill(slot, { xid, zxid: this.lastZxid, err: ErrorCode.systemError, body: null, close: true }, request, startedMs);
       },
     ).finally(() => {
-      if (isWrite) {
+      if (ordering) {
         this.#outstandingWrites -= 1;
         this.#pump();
       }

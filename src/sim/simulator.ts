@@ -170,6 +170,8 @@ interface ClientSession {
 }
 
 const clientLatencyMs = 1;
+/** Longest time after its invocation that a write of unknown outcome may still take effect (timeouts, restarts, heals). */
+const unknownEffectWindowMs = 30_000;
 
 export class Simulation {
   readonly #options: SimulationOptions;
@@ -203,6 +205,11 @@ export class Simulation {
 
   get now(): number {
     return this.#queue.now;
+  }
+
+  /** The client history recorded so far (for tools that replay a seed and look closer). */
+  get history(): readonly HistoryOp[] {
+    return this.#history;
   }
 
   // ------------------------------------------------------------- nodes
@@ -508,7 +515,12 @@ export class Simulation {
   }
 
   #record(session: ClientSession, unit: string, call: ZnodeCall): HistoryOp {
-    const op: HistoryOp = { id: this.#nextOpId++, session: session.name, region: session.region, invokeMs: this.now, completeMs: null, unit, call, result: null };
+    // A write whose outcome the client never learns can still land later (a forward waiting at its owner,
+    // a logged delta replayed after a crash), but not after every timeout and restart delay has passed.
+    const op: HistoryOp = {
+      id: this.#nextOpId++, session: session.name, region: session.region, invokeMs: this.now, completeMs: null, unit, call, result: null,
+      effectDeadlineMs: this.now + unknownEffectWindowMs,
+    };
     this.#history.push(op);
     return op;
   }
@@ -518,10 +530,12 @@ export class Simulation {
     const incarnation = session.incarnation;
     const core = session.node.core;
     const fill = this.#slot(session);
+    // Writes and syncs order the session's later requests (the server's connection makes those wait).
     const isWrite = call.op !== "getData" && call.op !== "getChildren";
+    const ordering = isWrite || call.synced;
     if (isWrite) session.writesOutstanding += 1;
     const complete = (result: ZnodeResult | null, observedId: string | null): void => {
-      if (isWrite && incarnation === session.incarnation) session.writesOutstanding -= 1;
+      if (ordering && incarnation === session.incarnation) session.writesOutstanding -= 1;
       this.#queue.at(this.now + clientLatencyMs, () => fill(() => {
         op.completeMs = this.now;
         op.result = result;
@@ -530,15 +544,21 @@ export class Simulation {
       }));
     };
     if (call.op === "getData" || call.op === "getChildren") {
-      const read = (): void => this.#afterWrites(session, () => {
+      const readNow = (): void => {
         core.whenSessionReady(session.sessionId, () => {
           if (incarnation !== session.incarnation) return;
           const { result, observed } = readTree(core.tree, call);
           complete(result, observed);
         });
+      };
+      this.#afterWrites(session, () => {
+        if (!call.synced) {
+          readNow();
+          return;
+        }
+        session.writesOutstanding += 1;
+        core.sync(call.path, this.now, (ok) => (ok ? readNow() : complete(null, null)));
       });
-      if (call.synced) core.sync(call.path, this.now, (ok) => (ok ? read() : complete(null, null)));
-      else read();
       return;
     }
     if (call.op !== "delete") this.#writesBySession.get(session.name)!.push({ id: call.data, invokeMs: this.now });
