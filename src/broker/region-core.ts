@@ -101,6 +101,8 @@ interface SessionState {
   readyWaiters: Array<() => void>;
   /** Regions this session's writes were forwarded to: its close asks each to delete its ephemerals. */
   forwardedTo: Set<RegionName>;
+  /** Created before this process started: its forwarded writes are unknown here (see #startupBarrier). */
+  preexisting: boolean;
 }
 
 interface PendingForward {
@@ -186,6 +188,12 @@ export class RegionCore {
   /** Global-durability answers waiting for the root to sequence own shipSeq. */
   #ackWaiters: Array<{ shipSeq: bigint; wake: (ok: boolean) => void }> = [];
   #closing = new Set<bigint>();
+  /** See #startupCaughtUp. */
+  readonly #startupPending: Set<RegionName>;
+  readonly #startupBarrier = new Map<RegionName, bigint>();
+  readonly #startupSyncs = new Map<number, RegionName>();
+  #startupDone = false;
+  #startupAskedMs = Number.NEGATIVE_INFINITY;
   /** Sessions created since this process started: it knows every region they forwarded to. */
   readonly #bornHere = new Set<bigint>();
 
@@ -206,6 +214,7 @@ export class RegionCore {
     this.#streamPosReceived = cursor.streamPos;
     for (const [origin, seq] of cursor.applied) this.#received.set(origin, seq);
     for (const region of args.settings.regions) if (region !== args.settings.region) this.#linkDownSince.set(region, args.nowMs);
+    this.#startupPending = new Set(args.settings.regions.filter((region) => region !== args.settings.region));
     this.#root = this.#isRoot
       ? new RootRole({ core: this, settings: args.settings, units: this.units, nowMs: args.nowMs, effects: args.effects })
       : null;
@@ -291,7 +300,7 @@ export class RegionCore {
 
   /** Calls `ready` once the session may read: its last forwarded write is applied here. */
   whenSessionReady(sessionId: bigint, ready: () => void): void {
-    const session = this.#sessions.get(sessionId);
+    const session = this.#sessions.get(sessionId) ?? (this.#startupDone ? undefined : this.#session(sessionId));
     if (session === undefined || this.#barrierPassed(session)) {
       ready();
       return;
@@ -352,13 +361,17 @@ export class RegionCore {
   #session(sessionId: bigint): SessionState {
     let session = this.#sessions.get(sessionId);
     if (session === undefined) {
-      session = { queue: [], localOutstanding: 0, remoteOutstanding: false, barrier: null, readyWaiters: [], forwardedTo: new Set() };
+      session = {
+        queue: [], localOutstanding: 0, remoteOutstanding: false, barrier: null, readyWaiters: [], forwardedTo: new Set(),
+        preexisting: !this.#bornHere.has(sessionId),
+      };
       this.#sessions.set(sessionId, session);
     }
     return session;
   }
 
   #barrierPassed(session: SessionState): boolean {
+    if (session.preexisting && !this.#startupCaughtUp()) return false;
     if (session.barrier === null) return true;
     if (this.#appliedOf(session.barrier.origin) < session.barrier.shipSeq) return false;
     session.barrier = null;
@@ -680,7 +693,7 @@ export class RegionCore {
       }
     }
     for (const [sessionId, session] of this.#sessions) {
-      if (session.barrier === null && session.readyWaiters.length === 0) continue;
+      if (session.barrier === null && session.readyWaiters.length === 0 && session.queue.length === 0) continue;
       if (!this.#barrierPassed(session)) continue;
       for (const ready of session.readyWaiters.splice(0)) ready();
       this.#pumpSession(sessionId, session);
@@ -786,6 +799,7 @@ export class RegionCore {
         });
         return;
       case "syncReply":
+        if (this.#startupPositionAnswered(message.requestId, message.origin, message.shipSeq)) return;
         this.#syncReplied(message.requestId, message.origin, message.shipSeq, message.ok);
         return;
       case "subscribe":
@@ -817,6 +831,7 @@ export class RegionCore {
       return;
     }
     this.#linkDownSince.delete(region);
+    this.#askStartupPositions();
     if (region === this.settings.rootRegion && !this.#isRoot) {
       this.#resubscribe();
       this.#renew();
@@ -1069,6 +1084,38 @@ export class RegionCore {
 
   // ------------------------------------------------------------- sessions
 
+  /**
+   * After a start, sessions that existed before it may have had writes
+   * forwarded to other regions that this process never learnt of, so their
+   * reads and writes wait until this region has applied everything each
+   * other region had committed when first asked (a sync with each). Sessions
+   * created since start are tracked exactly and do not wait.
+   */
+  #startupCaughtUp(): boolean {
+    if (this.#startupDone) return true;
+    if (this.#startupPending.size > 0) return false;
+    for (const [origin, shipSeq] of this.#startupBarrier) if (this.#appliedOf(origin) < shipSeq) return false;
+    this.#startupDone = true;
+    return true;
+  }
+
+  #askStartupPositions(): void {
+    for (const region of this.#startupPending) {
+      if ([...this.#startupSyncs.values()].includes(region)) continue;
+      const requestId = this.#nextRequestId++;
+      if (this.#effects.send(region, { type: "sync", requestId, unit: "/" })) this.#startupSyncs.set(requestId, region);
+    }
+  }
+
+  #startupPositionAnswered(requestId: number, origin: RegionName, shipSeq: bigint): boolean {
+    const region = this.#startupSyncs.get(requestId);
+    if (region === undefined) return false;
+    this.#startupSyncs.delete(requestId);
+    if (region === origin && this.#startupPending.delete(region)) this.#startupBarrier.set(region, shipSeq);
+    this.#wakeAppliedWaiters();
+    return true;
+  }
+
   #unreachableOwnersOf(sessionId: bigint): RegionName[] {
     const regions = new Set<RegionName>();
     for (const path of this.tree.ephemeralsOf(sessionId)) {
@@ -1188,6 +1235,12 @@ export class RegionCore {
 
   tick(nowMs: number): void {
     this.#nowMs = nowMs;
+    if (!this.#startupDone && nowMs - this.#startupAskedMs >= this.settings.renewIntervalMs) {
+      // Answers lost on the way are asked for again.
+      this.#startupAskedMs = nowMs;
+      this.#startupSyncs.clear();
+      this.#askStartupPositions();
+    }
     if (!this.#isRoot && nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs) this.#renew();
     if (!this.#isRoot && !this.#subscribed && nowMs - this.#lastRenewMs < 1) this.#resubscribe();
     this.#expireForwards();
