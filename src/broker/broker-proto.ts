@@ -27,7 +27,7 @@ message Envelope {
   oneof body {
     Subscribe subscribe = 10;
     Subscribed subscribed = 11;
-    Deltas ship = 12;
+    Ship ship = 12;
     Deltas stream = 13;
     StreamGap stream_gap = 14;
     Renew renew = 15;
@@ -44,6 +44,8 @@ message Envelope {
 message Subscribe { required int64 stream_pos = 1; }
 message Subscribed { required int64 ship_seq = 1; required int64 stream_pos = 2; }
 message Deltas { repeated bytes deltas = 1; }
+// A ship batch also names other regions' deltas the root must have sequenced before it.
+message Ship { repeated bytes deltas = 1; repeated OriginSeq deps = 2; }
 message StreamGap { required int64 oldest_stream_pos = 1; }
 
 message UnitEpoch { required string unit = 1; required int64 epoch = 2; }
@@ -161,7 +163,11 @@ message ForwardOutcome {
     Unavailable unavailable = 4;
   }
 }
-message Committed { required OpResult result = 1; required string origin = 2; required int64 ship_seq = 3; }
+message Committed {
+  required OpResult result = 1; required string origin = 2; required int64 ship_seq = 3;
+  // The committed delta (none or one) and what its owner had applied when it prepared it.
+  repeated bytes deltas = 4; repeated OriginSeq deps = 5;
+}
 // multi_results is a message, not a repeated field, so that "absent" and
 // "present but empty" stay different.
 message Failed {

@@ -30,8 +30,10 @@ export interface OriginSeq {
 
 /** What a forwarded write came to, as the owner answers it. */
 export type ForwardOutcome =
-  /** Committed: the result, and the delta's name so the forwarder can wait for it in the stream. */
-  | { kind: "committed"; result: OpResult; origin: RegionName; shipSeq: bigint }
+  /** Committed: the result, and the delta's name so the forwarder can wait for it in the stream.
+   *  With it the delta itself and what the owner had applied when it prepared it (`deps`): a
+   *  forwarder that has all of that may apply the delta at once instead of waiting for the stream. */
+  | { kind: "committed"; result: OpResult; origin: RegionName; shipSeq: bigint; delta: Delta | null; deps: OriginSeq[] }
   /** Refused by the tree's checks (no delta): the ZooKeeper error, per-op results for a multi, and
    *  how far the owner had committed when it decided (the forwarder waits for that before the
    *  session's next read, so the session never sees state older than what the error revealed). */
@@ -46,8 +48,9 @@ export type BrokerMessage =
   | { type: "subscribe"; streamPos: bigint }
   /** Root -> region: the root has sequenced the region's deltas through `shipSeq`; ship the rest. */
   | { type: "subscribed"; shipSeq: bigint; streamPos: bigint }
-  /** Region -> root: committed deltas in commit order (each stamped with origin and shipSeq). */
-  | { type: "ship"; deltas: Delta[] }
+  /** Region -> root: committed deltas in commit order (each stamped with origin and shipSeq). `deps`:
+   *  other regions' deltas (applied here early, from forward answers) the root must sequence first. */
+  | { type: "ship"; deltas: Delta[]; deps: OriginSeq[] }
   /** Root -> region: the global stream, in order (each delta stamped with its stream position). */
   | { type: "stream"; deltas: Delta[] }
   /** Root -> region: the region asked for positions the root no longer keeps. */

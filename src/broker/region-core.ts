@@ -61,8 +61,12 @@ export type WriteAnswer =
   /** Outcome unknown to the client (owner unreachable, log failure, timeout): ConnectionLoss. */
   | { kind: "connectionLoss"; reason: string };
 
-/** Inside the broker an op may also end as "not the owner here" (a forwarded op whose units moved). */
-type OpAnswer = WriteAnswer | { kind: "notOwner" };
+/** Inside the broker an op may also end as "not the owner here" (a forwarded op whose units moved),
+ *  and a commit carries its delta and what was applied when it was prepared (for forward replies). */
+type OpAnswer =
+  | Exclude<WriteAnswer, { kind: "ok" }>
+  | { kind: "ok"; result: OpResult; committed?: { delta: Delta; deps: OriginSeq[] } }
+  | { kind: "notOwner" };
 
 type Destination =
   | { kind: "local" }
@@ -167,6 +171,8 @@ export class RegionCore {
   readonly #hints = new Map<UnitName, LeaseRecord>();
   /** Own deltas committed but not yet seen in the stream (non-root regions). */
   #unshipped: Delta[] = [];
+  /** Deltas of other regions applied from a forward answer before the stream brought them (see #applyEarly). */
+  #earlyApplied: Array<{ origin: RegionName; shipSeq: bigint; ownSeqBefore: bigint }> = [];
   #shippedThrough = 0n;
   #ackedThrough = 0n;
   /** Highest own shipSeq allocated (staged). */
@@ -249,6 +255,15 @@ export class RegionCore {
   /** Own deltas still to ship: the host refills this after a restart from what recovery replayed. */
   restoreUnshipped(deltas: readonly Delta[]): void {
     this.#unshipped = deltas.filter((d) => d.stamp?.origin === this.region && d.stamp.streamPos === 0n);
+    // Other regions' deltas logged without a stream position were applied early (see #applyEarly):
+    // own deltas after them still wait for the stream to bring them.
+    let ownSeq = 0n;
+    for (const delta of deltas) {
+      const stamp = delta.stamp;
+      if (stamp === undefined) continue;
+      if (stamp.origin === this.region) ownSeq = stamp.shipSeq;
+      else if (stamp.streamPos === 0n) this.#earlyApplied.push({ origin: stamp.origin, shipSeq: stamp.shipSeq, ownSeqBefore: ownSeq });
+    }
   }
 
   // ---------------------------------------------------------------- leases
@@ -551,13 +566,15 @@ export class RegionCore {
     const delta: Delta = { ...outcome.delta, stamp: { origin: this.region, shipSeq, streamPos, leases } };
     this.#countWrite(touched, op.origin);
     const global = [...touched].some((unit) => this.units.unitRule(unit).durability === "global");
+    const committed = { delta, deps: this.#receivedVector() };
     this.#stage(delta, touched, (ok) => {
       if (!ok) {
         op.done({ kind: "connectionLoss", reason: "region log failed" });
         return;
       }
-      if (global && !this.#isRoot) this.#ackWaiters.push({ shipSeq, wake: (acked) => op.done(acked ? { kind: "ok", result: outcome.result } : { kind: "connectionLoss", reason: "root did not confirm" }) });
-      else op.done({ kind: "ok", result: outcome.result });
+      const answer: OpAnswer = { kind: "ok", result: outcome.result, committed };
+      if (global && !this.#isRoot) this.#ackWaiters.push({ shipSeq, wake: (acked) => op.done(acked ? answer : { kind: "connectionLoss", reason: "root did not confirm" }) });
+      else op.done(answer);
     });
     return true;
   }
@@ -671,6 +688,13 @@ export class RegionCore {
     return this.tree.replication.applied.get(origin) ?? 0n;
   }
 
+  /** Per origin, the highest shipSeq staged or applied here (own: the last allocated). */
+  #receivedVector(): OriginSeq[] {
+    const vector = [...this.#received].filter(([origin]) => origin !== this.region).map(([origin, shipSeq]) => ({ origin, shipSeq }));
+    vector.push({ origin: this.region, shipSeq: this.#ownSeq });
+    return vector;
+  }
+
   #appliedVector(): OriginSeq[] {
     return [...this.tree.replication.applied].map(([origin, shipSeq]) => ({ origin, shipSeq }));
   }
@@ -711,7 +735,8 @@ export class RegionCore {
       if (batch.length >= this.settings.streamBatchDeltasMax) break;
     }
     if (batch.length === 0) return;
-    if (!this.#effects.send(this.settings.rootRegion, { type: "ship", deltas: batch })) return;
+    const deps = this.#shipDeps(batch.at(-1)!.stamp!.shipSeq);
+    if (!this.#effects.send(this.settings.rootRegion, { type: "ship", deltas: batch, deps })) return;
     this.#shippedThrough = batch.at(-1)!.stamp!.shipSeq;
     if (batch.length === this.settings.streamBatchDeltasMax) this.#ship();
   }
@@ -752,6 +777,7 @@ export class RegionCore {
       if ((this.#received.get(stamp.origin) ?? 0n) >= stamp.shipSeq) continue;
       this.#stage({ ...delta, zxid: this.#nextZxid() }, new Set(), null);
     }
+    this.#ship();
   }
 
   // ------------------------------------------------------------ messages
@@ -865,6 +891,7 @@ export class RegionCore {
     switch (outcome.kind) {
       case "committed":
         if (session !== undefined) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
+        this.#applyEarly(outcome);
         op.done({ kind: "ok", result: outcome.result });
         return;
       case "failed":
@@ -916,8 +943,11 @@ export class RegionCore {
 
   #forwardOutcome(answer: OpAnswer, request: WriteRequest): ForwardOutcome {
     switch (answer.kind) {
-      case "ok":
-        return { kind: "committed", result: answer.result, origin: this.region, shipSeq: this.#ownSeqOfLastCommit };
+      case "ok": {
+        const delta = answer.committed?.delta ?? null;
+        const shipSeq = delta?.stamp?.shipSeq ?? this.#ownSeqOfLastCommit;
+        return { kind: "committed", result: answer.result, origin: this.region, shipSeq, delta, deps: answer.committed?.deps ?? [] };
+      }
       case "failed":
         return { kind: "failed", err: answer.err, ...(answer.multiResults === undefined ? {} : { multiResults: answer.multiResults }), origin: this.region, shipSeq: this.#ownSeq };
       case "notOwner": {
@@ -935,6 +965,43 @@ export class RegionCore {
   /** shipSeq of the delta whose onApplied callback is running (forward replies name it). */
   get #ownSeqOfLastCommit(): bigint {
     return this.#appliedOf(this.region);
+  }
+
+  /**
+   * The owner's answer carries its delta: when this region already has
+   * everything the owner had when it prepared it (its earlier deltas
+   * included), the delta is applied now rather than when the stream brings
+   * it, so the session's next operation waits for a local fsync, not for a
+   * trip through the root. Own deltas committed after it name it as a
+   * dependency when shipped (so the root never orders them before it), and
+   * the root's region, which orders its own deltas into the stream at
+   * once, never applies early.
+   */
+  #applyEarly(outcome: Extract<ForwardOutcome, { kind: "committed" }>): void {
+    const delta = outcome.delta;
+    const stamp = delta?.stamp;
+    if (this.#isRoot || delta === null || stamp === undefined || stamp.origin !== outcome.origin) return;
+    if (this.receivedFrom(stamp.origin) !== stamp.shipSeq - 1n) return;
+    const ready = outcome.deps.every((dep) => dep.origin === stamp.origin || (dep.origin === this.region ? this.#ownSeq : this.receivedFrom(dep.origin)) >= dep.shipSeq);
+    if (!ready) return;
+    this.#earlyApplied.push({ origin: stamp.origin, shipSeq: stamp.shipSeq, ownSeqBefore: this.#ownSeq });
+    // Its stream position is not known yet (the cursor must only hold positions actually received).
+    this.#stage({ ...delta, zxid: this.#nextZxid(), stamp: { ...stamp, streamPos: 0n } }, new Set(), null);
+  }
+
+  /**
+   * Other regions' deltas applied here early that own deltas through
+   * `lastShipSeq` may depend on: the root sequences them first. Entries the
+   * root must have sequenced already (own deltas after them are confirmed) are dropped.
+   */
+  #shipDeps(lastShipSeq: bigint): OriginSeq[] {
+    this.#earlyApplied = this.#earlyApplied.filter((early) => early.ownSeqBefore >= this.#ackedThrough);
+    const deps = new Map<RegionName, bigint>();
+    for (const early of this.#earlyApplied) {
+      if (early.ownSeqBefore >= lastShipSeq) break;
+      if ((deps.get(early.origin) ?? 0n) < early.shipSeq) deps.set(early.origin, early.shipSeq);
+    }
+    return [...deps].map(([origin, shipSeq]) => ({ origin, shipSeq }));
   }
 
   #depsApplied(deps: readonly OriginSeq[]): boolean {

@@ -7,10 +7,13 @@
 
 import type { Delta, LeaseRecord } from "../tree/types.js";
 import { LeaseTable } from "./lease-table.js";
-import type { BrokerMessage, RegionName, UnitName } from "./messages.js";
+import type { BrokerMessage, OriginSeq, RegionName, UnitName } from "./messages.js";
 import type { CoreEffects, RegionCore, WriteOp } from "./region-core.js";
 import type { BrokerSettings } from "./settings.js";
 import type { UnitMap } from "./units.js";
+
+/** Ship batches one region may have waiting for their dependencies. */
+const heldShipsMax = 64;
 
 interface Gathering {
   op: WriteOp;
@@ -33,6 +36,8 @@ export class RootRole {
   readonly #held = new Map<UnitName, number>();
   /** Where units taken for gathering go back to once no gathered write holds them. */
   readonly #returnTo = new Map<UnitName, RegionName>();
+  /** Ship batches waiting for the deltas they depend on, per region, in arrival order. */
+  readonly #heldShips = new Map<RegionName, Array<{ deltas: Delta[]; deps: OriginSeq[] }>>();
 
   constructor(args: { core: RegionCore; settings: BrokerSettings; units: UnitMap; nowMs: number; effects: CoreEffects }) {
     this.#core = args.core;
@@ -91,6 +96,7 @@ export class RootRole {
     if (this.#retained.length > this.#settings.streamRetainedDeltasMax) this.#retained.shift();
     for (const row of stamp.leases) this.leases.noteRecorded(row);
     for (const region of this.#subscribers.keys()) this.#pump(region);
+    for (const region of this.#heldShips.keys()) this.#releaseShips(region);
     if (stamp.leases.length > 0) this.#runGathered(nowMs);
   }
 
@@ -100,7 +106,7 @@ export class RootRole {
         this.#subscribe(from, message.streamPos);
         return;
       case "ship":
-        this.#sequence(from, message.deltas);
+        this.#receiveShip(from, message.deltas, message.deps);
         return;
       case "renew":
         this.leases.renew(from, message.round, message.leases, message.counts, this.#core.tree.replication.streamPos, nowMs);
@@ -153,6 +159,33 @@ export class RootRole {
       next += BigInt(batch.length);
     }
     this.#subscribers.set(region, next);
+  }
+
+  /**
+   * A ship batch waits until the deltas of other regions it depends on are
+   * sequenced (its region applied them early); batches of one region stay
+   * in order behind it. Bounded: beyond the limit a batch is dropped, and
+   * the region sends it again when its renewal shows no progress.
+   */
+  #receiveShip(from: RegionName, deltas: Delta[], deps: OriginSeq[]): void {
+    let queue = this.#heldShips.get(from);
+    if (queue === undefined) this.#heldShips.set(from, (queue = []));
+    if (queue.length >= heldShipsMax) {
+      this.#effects.log("warn", "too many ship batches waiting for their dependencies; dropping one", { from });
+      return;
+    }
+    queue.push({ deltas, deps });
+    this.#releaseShips(from);
+  }
+
+  #releaseShips(from: RegionName): void {
+    const queue = this.#heldShips.get(from);
+    while (queue !== undefined && queue.length > 0) {
+      const batch = queue[0]!;
+      if (!batch.deps.every((dep) => this.#core.receivedFrom(dep.origin) >= dep.shipSeq)) return;
+      queue.shift();
+      this.#sequence(from, batch.deltas);
+    }
   }
 
   /**

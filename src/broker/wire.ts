@@ -75,6 +75,7 @@ function bodyToWire(message: BrokerMessage): Plain {
     case "subscribed":
       return { shipSeq: longToWire(message.shipSeq), streamPos: longToWire(message.streamPos) };
     case "ship":
+      return { deltas: message.deltas.map((delta) => encodeDelta(delta)), deps: message.deps.map(originSeqToWire) };
     case "stream":
       return { deltas: message.deltas.map((delta) => encodeDelta(delta)) };
     case "streamGap":
@@ -209,7 +210,12 @@ function multiResultsToWire(results: readonly MultiOpResult[]): Plain {
 function outcomeToWire(outcome: ForwardOutcome): Plain {
   switch (outcome.kind) {
     case "committed":
-      return { committed: { result: opResultToWire(outcome.result), origin: outcome.origin, shipSeq: longToWire(outcome.shipSeq) } };
+      return {
+        committed: {
+          result: opResultToWire(outcome.result), origin: outcome.origin, shipSeq: longToWire(outcome.shipSeq),
+          deltas: outcome.delta === null ? [] : [encodeDelta(outcome.delta)], deps: outcome.deps.map(originSeqToWire),
+        },
+      };
     case "failed": {
       const failed: Plain = { err: int32ToWire(outcome.err, "err"), origin: outcome.origin, shipSeq: longToWire(outcome.shipSeq) };
       if (outcome.multiResults !== undefined) failed["multiResults"] = multiResultsToWire(outcome.multiResults);
@@ -346,8 +352,9 @@ function bodyFromWire(name: string, body: Fields): BrokerMessage {
     case "subscribed":
       return { type: "subscribed", shipSeq: body.long("shipSeq"), streamPos: body.long("streamPos") };
     case "ship":
+      return { type: "ship", deltas: deltasFromWire(body), deps: body.messages("deps").map(originSeqFromWire) };
     case "stream":
-      return { type: name, deltas: deltasFromWire(body) };
+      return { type: "stream", deltas: deltasFromWire(body) };
     case "streamGap":
       return { type: "streamGap", oldestStreamPos: body.long("oldestStreamPos") };
     case "renew":
@@ -374,6 +381,15 @@ function bodyFromWire(name: string, body: Fields): BrokerMessage {
   }
 }
 
+function committedFromWire(body: Fields): ForwardOutcome {
+  const deltas = deltasFromWire(body);
+  if (deltas.length > 1) throw new BrokerWireError("committed: more than one delta");
+  return {
+    kind: "committed", result: opResultFromWire(body.message("result")), origin: body.string("origin"), shipSeq: body.long("shipSeq"),
+    delta: deltas[0] ?? null, deps: body.messages("deps").map(originSeqFromWire),
+  };
+}
+
 function deltasFromWire(body: Fields): Delta[] {
   return body.bytesList("deltas").map((bytes, index) => {
     try {
@@ -395,6 +411,10 @@ function forwardFromWire(body: Fields): BrokerMessage {
     leases: body.messages("leases").map(unitEpochFromWire),
     deps: body.messages("deps").map((fields) => ({ origin: fields.string("origin"), shipSeq: fields.long("shipSeq") })),
   };
+}
+
+function originSeqFromWire(fields: Fields): OriginSeq {
+  return { origin: fields.string("origin"), shipSeq: fields.long("shipSeq") };
 }
 
 function unitEpochFromWire(fields: Fields): UnitEpoch {
@@ -498,7 +518,7 @@ function outcomeFromWire(outcome: Fields): ForwardOutcome {
   const body = outcome.message(kind);
   switch (kind) {
     case "committed":
-      return { kind: "committed", result: opResultFromWire(body.message("result")), origin: body.string("origin"), shipSeq: body.long("shipSeq") };
+      return committedFromWire(body);
     case "failed": {
       const failed = { kind: "failed", err: body.int32("err"), origin: body.string("origin"), shipSeq: body.long("shipSeq") } as const;
       return body.has("multiResults") ? { ...failed, multiResults: multiResultsFromWire(body.message("multiResults")) } : failed;

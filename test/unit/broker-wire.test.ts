@@ -72,7 +72,10 @@ const { opResult: opResultArb, multiOpResult: multiOpResultArb } = fc.letrec<{ o
 }));
 
 const outcomeArb: fc.Arbitrary<ForwardOutcome> = fc.oneof(
-  fc.record({ kind: fc.constant("committed" as const), result: opResultArb, origin: name, shipSeq: int64 }, plain),
+  fc.record({
+    kind: fc.constant("committed" as const), result: opResultArb, origin: name, shipSeq: int64,
+    delta: fc.constantFrom<Delta | null>(null, { zxid: 1n, timeMs: 2n, sessionId: -3n, ops: [], stamp: { origin: "eu", shipSeq: 9n, streamPos: 0n, leases: [] } }), deps: fc.array(fc.record({ origin: name, shipSeq: int64 }, plain), { maxLength: 3 }),
+  }, plain),
   fc.record(
     { kind: fc.constant("failed" as const), err: int32, multiResults: fc.array(multiOpResultArb, { maxLength: 4 }), origin: name, shipSeq: int64 },
     { ...plain, requiredKeys: ["kind", "err", "origin", "shipSeq"] },
@@ -92,7 +95,8 @@ const deltasArb = fc.array(deltaArb, { maxLength: 3 });
 const messageArb: fc.Arbitrary<BrokerMessage> = fc.oneof(
   fc.record({ type: fc.constant("subscribe" as const), streamPos: int64 }, plain),
   fc.record({ type: fc.constant("subscribed" as const), shipSeq: int64, streamPos: int64 }, plain),
-  fc.record({ type: fc.constantFrom("ship" as const, "stream" as const), deltas: deltasArb }, plain),
+  fc.record({ type: fc.constant("ship" as const), deltas: deltasArb, deps: fc.array(fc.record({ origin: name, shipSeq: int64 }, plain), { maxLength: 3 }) }, plain),
+  fc.record({ type: fc.constant("stream" as const), deltas: deltasArb }, plain),
   fc.record({ type: fc.constant("streamGap" as const), oldestStreamPos: int64 }, plain),
   fc.record(
     { type: fc.constant("renew" as const), round: count, leases: fc.array(unitEpochArb, { maxLength: 3 }), counts: fc.array(fc.record({ unit: pathArb, origin: name, count }, plain), { maxLength: 3 }) },
@@ -160,7 +164,7 @@ test("every broker message variant round-trips, hand-written", () => {
   const messages: BrokerMessage[] = [
     { type: "subscribe", streamPos: 0n },
     { type: "subscribed", shipSeq: 2n ** 63n - 1n, streamPos: 7n },
-    { type: "ship", deltas: [] },
+    { type: "ship", deltas: [], deps: [{ origin: "eu", shipSeq: 5n }] },
     { type: "stream", deltas: [{ zxid: -1n, timeMs: 5n, sessionId: -(2n ** 63n), ops: [{ type: "setData", path: "/a", data: Buffer.alloc(0), version: 2 }] }] },
     { type: "streamGap", oldestStreamPos: 12n },
     { type: "renew", round: 3, leases: [{ unit: "/", epoch: 0 }], counts: [{ unit: "/app/a", origin: "eu", count: 9 }] },
@@ -221,8 +225,12 @@ test("64-bit values round-trip exactly, negatives and the high bit included", ()
 
 test("every forward outcome round-trips, a failed multi's empty results apart from none", () => {
   const outcomes: ForwardOutcome[] = [
-    { kind: "committed", result: { op: "create", kind: "create2", path: "/a0000000001", stat }, origin: "eu", shipSeq: 3n },
-    { kind: "committed", result: { op: "multi", results: [{ op: "setData", stat }, { op: "setACL", stat }, { op: "delete" }, { op: "deleteEphemerals" }] }, origin: "eu", shipSeq: 4n },
+    { kind: "committed", result: { op: "create", kind: "create2", path: "/a0000000001", stat }, origin: "eu", shipSeq: 3n, delta: null, deps: [] },
+    {
+      kind: "committed", result: { op: "multi", results: [{ op: "setData", stat }, { op: "setACL", stat }, { op: "delete" }, { op: "deleteEphemerals" }] }, origin: "eu", shipSeq: 4n,
+      delta: { zxid: 9n, timeMs: 5n, sessionId: 7n, ops: [{ type: "delete", path: "/x" }], stamp: { origin: "eu", shipSeq: 4n, streamPos: 0n, leases: [] } },
+      deps: [{ origin: "us", shipSeq: 12n }],
+    },
     { kind: "failed", err: -101, origin: "eu", shipSeq: 0n },
     { kind: "failed", err: -101, multiResults: [], origin: "eu", shipSeq: -1n },
     { kind: "failed", err: -2, origin: "ap", shipSeq: 2n ** 63n - 1n, multiResults: [{ op: "error", err: 0 }, { op: "error", err: -101 }, { op: "error", err: -2 }] },
