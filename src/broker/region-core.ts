@@ -499,6 +499,10 @@ export class RegionCore {
     this.#routeRemote(op, destination, null);
   }
 
+  #waitingOpOf(sessionId: bigint, except: WriteOp): boolean {
+    return this.#parked.some((parked) => parked !== except && parked.sessionId === sessionId) || this.#root?.gatheringFor(sessionId) === true;
+  }
+
   #retryParked(): void {
     if (this.#parked.length === 0) return;
     const parked = this.#parked;
@@ -518,6 +522,12 @@ export class RegionCore {
 
   /** Commits an op to the region log when every unit it touches is ours and usable; else waits or re-routes. */
   #commitOrPark(op: WriteOp): void {
+    // A close's deletion of ephemerals comes after the session's earlier writes that still wait
+    // here (a create parked while its unit moved would otherwise outlive the session).
+    if (op.request.op === "deleteEphemerals" && this.#waitingOpOf(op.sessionId, op)) {
+      this.#parked.push(op);
+      return;
+    }
     const destination = this.#route(op.request);
     if (destination.kind !== "local") {
       if (op.forwarded && destination.kind === "forward") {

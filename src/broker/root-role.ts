@@ -248,6 +248,11 @@ export class RootRole {
     this.#runGathered(nowMs);
   }
 
+  /** Whether a write of the session is waiting here for its leases. */
+  gatheringFor(sessionId: bigint): boolean {
+    return this.#gathering.some((gathering) => gathering.op.sessionId === sessionId);
+  }
+
   #runGathered(nowMs: number): void {
     const waiting = this.#gathering;
     this.#gathering = [];
