@@ -736,19 +736,23 @@ export class RegionCore {
 
   // ------------------------------------------------------------- shipping
 
+  /**
+   * Sends own deltas after what was sent, in batches bounded by count and
+   * size. A batch never spans a delta applied early (see #applyEarly): the
+   * deltas before and after it depend on different things, and a batch
+   * held at the root for the later ones must not hold the earlier ones.
+   */
   #ship(): void {
     if (this.#isRoot || !this.#subscribed) return;
-    const batch: Delta[] = [];
-    for (const delta of this.#unshipped) {
-      if (delta.stamp!.shipSeq <= this.#shippedThrough) continue;
-      batch.push(delta);
-      if (batch.length >= this.settings.streamBatchDeltasMax) break;
+    for (;;) {
+      const pending = this.#unshipped.filter((delta) => delta.stamp!.shipSeq > this.#shippedThrough);
+      const first = pending[0];
+      if (first === undefined) return;
+      const { deps, lastShipSeq } = this.#shipDeps(first.stamp!.shipSeq);
+      const batch = takeBatch(pending, this.settings.streamBatchDeltasMax, this.settings.messageBytesMax, lastShipSeq);
+      if (!this.#effects.send(this.settings.rootRegion, { type: "ship", deltas: batch, deps })) return;
+      this.#shippedThrough = batch.at(-1)!.stamp!.shipSeq;
     }
-    if (batch.length === 0) return;
-    const deps = this.#shipDeps(batch.at(-1)!.stamp!.shipSeq);
-    if (!this.#effects.send(this.settings.rootRegion, { type: "ship", deltas: batch, deps })) return;
-    this.#shippedThrough = batch.at(-1)!.stamp!.shipSeq;
-    if (batch.length === this.settings.streamBatchDeltasMax) this.#ship();
   }
 
   #acked(shipSeq: bigint): void {
@@ -1004,14 +1008,15 @@ export class RegionCore {
    * `lastShipSeq` may depend on: the root sequences them first. Entries the
    * root must have sequenced already (own deltas after them are confirmed) are dropped.
    */
-  #shipDeps(lastShipSeq: bigint): OriginSeq[] {
+  #shipDeps(firstShipSeq: bigint): { deps: OriginSeq[]; lastShipSeq: bigint | null } {
     this.#earlyApplied = this.#earlyApplied.filter((early) => early.ownSeqBefore >= this.#ackedThrough);
     const deps = new Map<RegionName, bigint>();
     for (const early of this.#earlyApplied) {
-      if (early.ownSeqBefore >= lastShipSeq) break;
+      // The first early delta own deltas from firstShipSeq on do not follow ends the batch.
+      if (early.ownSeqBefore >= firstShipSeq) return { deps: toOriginSeqs(deps), lastShipSeq: early.ownSeqBefore };
       if ((deps.get(early.origin) ?? 0n) < early.shipSeq) deps.set(early.origin, early.shipSeq);
     }
-    return [...deps].map(([origin, shipSeq]) => ({ origin, shipSeq }));
+    return { deps: toOriginSeqs(deps), lastShipSeq: null };
   }
 
   #depsApplied(deps: readonly OriginSeq[]): boolean {
@@ -1471,3 +1476,38 @@ export class RegionCore {
 }
 
 export type { WriteOp };
+
+function toOriginSeqs(positions: ReadonlyMap<RegionName, bigint>): OriginSeq[] {
+  return [...positions].map(([origin, shipSeq]) => ({ origin, shipSeq }));
+}
+
+/** A rough upper bound of a delta's encoded size, to keep batches within a broker message. */
+export function deltaBytesEstimate(delta: Delta): number {
+  let bytes = 64;
+  for (const op of delta.ops) {
+    bytes += 48 + op.type.length;
+    if ("path" in op) bytes += Buffer.byteLength(op.path) * 3;
+    if ((op.type === "create" || op.type === "setData") && op.data !== null) bytes += op.data.length;
+    if (op.type === "create" || op.type === "setACL") for (const acl of op.acl) bytes += 16 + acl.id.scheme.length * 3 + acl.id.id.length * 3;
+  }
+  for (const lease of delta.stamp?.leases ?? []) bytes += 32 + lease.unit.length * 3 + lease.owner.length * 3;
+  return bytes;
+}
+
+/**
+ * The first deltas of `deltas` that fit: at most `countMax`, together at
+ * most half of `bytesMax` by estimate (always at least one), none past
+ * `lastShipSeq` when given.
+ */
+export function takeBatch(deltas: readonly Delta[], countMax: number, bytesMax: number, lastShipSeq: bigint | null = null): Delta[] {
+  const batch: Delta[] = [];
+  let bytes = 0;
+  for (const delta of deltas) {
+    if (lastShipSeq !== null && delta.stamp !== undefined && delta.stamp.shipSeq > lastShipSeq && batch.length > 0) break;
+    const size = deltaBytesEstimate(delta);
+    if (batch.length > 0 && (batch.length >= countMax || bytes + size > bytesMax / 2)) break;
+    batch.push(delta);
+    bytes += size;
+  }
+  return batch;
+}

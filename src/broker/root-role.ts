@@ -8,7 +8,7 @@
 import type { Delta, LeaseRecord } from "../tree/types.js";
 import { LeaseTable } from "./lease-table.js";
 import type { BrokerMessage, OriginSeq, RegionName, UnitName } from "./messages.js";
-import type { CoreEffects, RegionCore, WriteOp } from "./region-core.js";
+import { takeBatch, type CoreEffects, type RegionCore, type WriteOp } from "./region-core.js";
 import type { BrokerSettings } from "./settings.js";
 import type { UnitMap } from "./units.js";
 
@@ -151,7 +151,7 @@ export class RootRole {
     while (true) {
       const start = Number(next - oldest);
       if (start < 0 || start >= this.#retained.length) break;
-      const batch = this.#retained.slice(start, start + this.#settings.streamBatchDeltasMax);
+      const batch = takeBatch(this.#retained.slice(start, start + this.#settings.streamBatchDeltasMax), this.#settings.streamBatchDeltasMax, this.#settings.messageBytesMax);
       if (!this.#effects.send(region, { type: "stream", deltas: batch })) {
         this.#subscribers.delete(region);
         return;
