@@ -308,14 +308,14 @@ function bruteForce<State, Call, Result>(model: Model<State, Call, Result>, ops:
 }
 
 describe("linearizability: effort", () => {
-  test("a few hundred mostly sequential ops per unit with some overlap and unknowns check quickly", () => {
+  // Effort is bounded by the checker's step limit, not by the clock: a search that hits the
+  // bound answers "unknown", which this test refuses (speed is for benchmarks, not unit tests).
+  test("a few hundred mostly sequential ops per unit with some overlap and unknowns check within the step bound", () => {
     const placements: Placement[] = [];
     const calls = fc.sample(callArb, { numRuns: 400, seed: 42 });
     calls.forEach((call, index) => placements.push({ call, before: index % 7 === 0 ? 14 : 3, after: index % 5 === 0 ? 12 : 3, fate: index % 41 === 0 ? "applied" : index % 43 === 0 ? "dropped" : "known" }));
     const history = [...historyFrom(placements), ...historyFrom(placements).map((entry) => ({ ...entry, id: entry.id + 1000, unit: "w" }))];
-    const started = performance.now();
     assert.deepEqual(verdict(history), { ok: true });
-    assert.ok(performance.now() - started < 2000, "too slow");
   });
 });
 
