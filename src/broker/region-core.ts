@@ -1226,9 +1226,16 @@ export class RegionCore {
     // A session older than this process may have forwarded writes this process never saw: ask every region.
     if (!this.#bornHere.has(sessionId)) for (const region of this.settings.regions) session.forwardedTo.add(region);
     for (const queued of session.queue.splice(0)) queued.done({ kind: "failed", err: ErrorCode.sessionExpired });
+    // Owners' deletions answered but not yet applied here: nothing is decided before they are.
+    const barriers: OriginSeq[] = [];
     const attempt = (): void => {
       if (session.localOutstanding > 0 || session.remoteOutstanding) {
         this.#retryLater(attempt, 10);
+        return;
+      }
+      const unapplied = barriers.filter((barrier) => this.#appliedOf(barrier.origin) < barrier.shipSeq);
+      if (unapplied.length > 0) {
+        this.#afterApplied(unapplied, (applied) => (applied ? attempt() : this.#retryLater(attempt)));
         return;
       }
       const targets = new Set(session.forwardedTo);
@@ -1245,7 +1252,6 @@ export class RegionCore {
       }
       let outstanding = targets.size;
       let failed = false;
-      const barriers: OriginSeq[] = [];
       for (const region of targets) {
         const op: WriteOp = {
           sessionId, request: { op: "deleteEphemerals", sessionId, paths: [] }, authIds: [], origin: this.region, deps: [],
@@ -1256,7 +1262,10 @@ export class RegionCore {
               barriers.push({ origin: region, shipSeq: this.#lastForwardShipSeq });
             } else failed = true;
             if (--outstanding > 0) return;
-            this.#afterApplied(barriers, () => (failed ? this.#retryLater(attempt) : attempt()));
+            // The owners' deletions must be applied here before the close (attempt waits for them), or
+            // the close would reach other regions ahead of ephemerals it is meant to outlive.
+            if (failed) this.#retryLater(attempt);
+            else attempt();
           },
         };
         this.#forward(op, region, null);
@@ -1265,16 +1274,18 @@ export class RegionCore {
     attempt();
   }
 
-  /** Calls `then` once every origin/shipSeq given is applied here (or their wait timed out). */
-  #afterApplied(positions: readonly OriginSeq[], then: () => void): void {
+  /** Calls `then(true)` once every origin/shipSeq given is applied here, `then(false)` if a wait timed out. */
+  #afterApplied(positions: readonly OriginSeq[], then: (applied: boolean) => void): void {
     let waiting = positions.length;
+    let applied = true;
     if (waiting === 0) {
-      then();
+      then(true);
       return;
     }
     for (const position of positions) {
-      this.#whenApplied(position.origin, position.shipSeq, this.#nowMs + this.settings.forwardTimeoutMs, () => {
-        if (--waiting === 0) then();
+      this.#whenApplied(position.origin, position.shipSeq, this.#nowMs + this.settings.forwardTimeoutMs, (ok) => {
+        applied &&= ok;
+        if (--waiting === 0) then(applied);
       });
     }
   }

@@ -349,7 +349,11 @@ export class Simulation {
       this.#stats.dropped += 1;
       return;
     }
-    to.core.receive(envelope.from, envelope.message, this.now);
+    try {
+      to.core.receive(envelope.from, envelope.message, this.now);
+    } catch (error) {
+      throw new Error(`${to.region} receiving ${envelope.message.type} from ${envelope.from}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   #partition(): void {
