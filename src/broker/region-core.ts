@@ -881,7 +881,6 @@ export class RegionCore {
   // ------------------------------------------------------------ forwarding
 
   #forward(op: WriteOp, region: RegionName, session: SessionState | null): void {
-    session?.forwardedTo.add(region);
     const requestId = this.#nextRequestId++;
     const owners = this.#owners(op.request);
     const leases: UnitEpoch[] = [...owners.keys()].filter((u) => !u.endsWith("/*")).map((unit) => ({ unit, epoch: this.lease(unit).epoch }));
@@ -892,6 +891,7 @@ export class RegionCore {
       op.done({ kind: "connectionLoss", reason: `no link to ${region}` });
       return;
     }
+    session?.forwardedTo.add(region);
     this.#forwards.set(requestId, { region, op, deadlineMs: op.deadlineMs, attempts: 1 });
   }
 

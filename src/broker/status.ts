@@ -27,7 +27,8 @@ export interface LeaseUnitStatus {
   epoch: number;
   durability: Durability;
   state: LeaseUnitState;
-  /** Writes to the unit by the region the client sat in, since the unit's current epoch began. */
+  /** Writes to the unit by the region the client sat in: at the root, all of them reported with renewals
+   *  since the root started; elsewhere, those this node committed as the unit's owner since it started. */
   writesByOrigin: Record<RegionName, number>;
 }
 
