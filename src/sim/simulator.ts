@@ -14,7 +14,7 @@
 import { encodeEnvelope, decodeEnvelope } from "../broker/wire.js";
 import type { BrokerMessage, RegionName } from "../broker/messages.js";
 import { RegionCore, type WriteAnswer } from "../broker/region-core.js";
-import type { BrokerSettings } from "../broker/settings.js";
+import type { BrokerSettings, LeaseRootRule } from "../broker/settings.js";
 import { ErrorCode } from "../protocol/codes.js";
 import { DataTree } from "../tree/data-tree.js";
 import { prepare } from "../tree/prepare.js";
@@ -53,25 +53,32 @@ const unitPaths = ["/r1", "/r2", "/shared", "/g", "/p/a", "/p/b"];
 const ephemeralUnits = ["/e1", "/e2"];
 const homeUnits: Record<RegionName, string[]> = { r0: ["/shared"], r1: ["/r1", "/g"], r2: ["/r2", "/p/a", "/p/b"] };
 
-function settingsFor(region: RegionName): BrokerSettings {
+const simulatedLeaseRoots: LeaseRootRule[] = [
+  { pattern: "/r1", home: "r1", durability: "region", policy: { name: "static" } },
+  { pattern: "/r2", home: "r2", durability: "region", policy: { name: "static" } },
+  { pattern: "/shared", home: null, durability: "region", policy: { name: "static" } },
+  { pattern: "/g", home: "r1", durability: "global", policy: { name: "static" } },
+  { pattern: "/p/*", home: "r2", durability: "region", policy: { name: "static" } },
+  { pattern: "/e1", home: "r1", durability: "region", policy: { name: "static" } },
+  { pattern: "/e2", home: "r2", durability: "region", policy: { name: "static" } },
+];
+
+/**
+ * Settings of one region of an in-process deployment (the simulator's, the
+ * lease scripts'): one node per region, the first region the root, short
+ * timings (term 3 s, renewals every 500 ms, drift bound 1 %).
+ */
+export function simulatedSettings(region: RegionName, allRegions: readonly RegionName[], leaseRoots: LeaseRootRule[]): BrokerSettings {
   return {
     nodeId: `${region}-1`,
     region,
-    rootNodeId: "r0-1",
-    rootRegion: "r0",
-    regions,
-    nodes: regions.map((r, index) => ({
+    rootNodeId: `${allRegions[0]!}-1`,
+    rootRegion: allRegions[0]!,
+    regions: [...allRegions],
+    nodes: allRegions.map((r, index) => ({
       id: `${r}-1`, region: r, clientHost: "sim", clientPort: 2181 + index, brokerHost: "sim", brokerPort: 2888 + index,
     })),
-    leaseRoots: [
-      { pattern: "/r1", home: "r1", durability: "region", policy: { name: "static" } },
-      { pattern: "/r2", home: "r2", durability: "region", policy: { name: "static" } },
-      { pattern: "/shared", home: null, durability: "region", policy: { name: "static" } },
-      { pattern: "/g", home: "r1", durability: "global", policy: { name: "static" } },
-      { pattern: "/p/*", home: "r2", durability: "region", policy: { name: "static" } },
-      { pattern: "/e1", home: "r1", durability: "region", policy: { name: "static" } },
-      { pattern: "/e2", home: "r2", durability: "region", policy: { name: "static" } },
-    ],
+    leaseRoots,
     leaseTermMs: 3000,
     renewIntervalMs: 500,
     clockDriftMax: 0.01,
@@ -83,6 +90,10 @@ function settingsFor(region: RegionName): BrokerSettings {
     dialAddresses: {},
     messageBytesMax: 1024 * 1024,
   };
+}
+
+function settingsFor(region: RegionName): BrokerSettings {
+  return simulatedSettings(region, regions, simulatedLeaseRoots);
 }
 
 /** The tree every node starts from: the units' lease roots and their keys. */

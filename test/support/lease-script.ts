@@ -41,6 +41,7 @@ import { LeaseTable } from "../../src/broker/lease-table.js";
 import { RegionCore, type WriteAnswer } from "../../src/broker/region-core.js";
 import type { BrokerSettings } from "../../src/broker/settings.js";
 import { UnitMap } from "../../src/broker/units.js";
+import { simulatedSettings } from "../../src/sim/simulator.js";
 import { DataTree } from "../../src/tree/data-tree.js";
 import { prepare } from "../../src/tree/prepare.js";
 import type { Acl, Delta, DeltaOp, LeaseRecord, OpResult, WriteRequest } from "../../src/tree/types.js";
@@ -60,26 +61,12 @@ const shownUnits = ["/", "/a", "/b", "/g"];
  */
 export function scriptSettings(region: RegionName): BrokerSettings {
   return {
-    nodeId: `${region}-1`,
-    region,
-    rootNodeId: "r0-1",
-    rootRegion: "r0",
-    regions,
-    nodes: regions.map((r, index) => ({ id: `${r}-1`, region: r, clientHost: "script", clientPort: 2181 + index, brokerHost: "script", brokerPort: 2888 + index })),
-    leaseRoots: [
+    ...simulatedSettings(region, regions, [
       { pattern: "/a", home: "r1", durability: "region", policy: { name: "static" } },
       { pattern: "/b", home: "r2", durability: "region", policy: { name: "static" } },
       { pattern: "/g", home: "r1", durability: "global", policy: { name: "static" } },
       { pattern: "/p/*", home: "r2", durability: "region", policy: { name: "static" } },
-    ],
-    leaseTermMs: 3000,
-    renewIntervalMs: 500,
-    clockDriftMax: 0.01,
-    forwardTimeoutMs: 4000,
-    ownerUnreachableMs: 3000,
-    dialAddresses: {},
-    messageBytesMax: 1 << 20,
-    streamBatchDeltasMax: 32,
+    ]),
     streamRetainedDeltasMax: 100_000,
     forwardsInFlightMax: 100,
   };
