@@ -64,6 +64,9 @@ message Forward {
   repeated Id auth_ids = 4;
   repeated UnitEpoch leases = 5;
   repeated OriginSeq deps = 6;
+  // The forwarder's own latest deltas the owner may lack, with what they depend on.
+  repeated bytes carried = 7;
+  repeated OriginSeq carried_deps = 8;
 }
 message ForwardReply { required int64 request_id = 1; required ForwardOutcome outcome = 2; }
 message Sync { required int64 request_id = 1; required string unit = 2; }

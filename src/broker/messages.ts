@@ -74,6 +74,11 @@ export type BrokerMessage =
       authIds: Id[];
       leases: UnitEpoch[];
       deps: OriginSeq[];
+      /** The sender's own latest deltas the owner may not have yet (contiguous, oldest first), and
+       *  other regions' deltas they depend on (applied early at the sender): an owner that has those
+       *  applies the carried deltas at once instead of waiting for them through the root's stream. */
+      carried: Delta[];
+      carriedDeps: OriginSeq[];
     }
   | { type: "forwardReply"; requestId: number; outcome: ForwardOutcome }
   /** Region -> owner of a unit: how far have you committed? */

@@ -131,6 +131,8 @@ interface AppliedWaiter {
 }
 
 const forwardAttemptsMax = 20;
+/** Own deltas a forward may carry to an owner that lacks them (more: the owner waits for the stream). */
+const carriedDeltasMax = 64;
 const zxidLogicalBits = 20n;
 
 export class RegionCore {
@@ -171,6 +173,8 @@ export class RegionCore {
   readonly #hints = new Map<UnitName, LeaseRecord>();
   /** Own deltas committed but not yet seen in the stream (non-root regions). */
   #unshipped: Delta[] = [];
+  /** Per peer region, how far it had this region's deltas when it last answered a forward. */
+  readonly #peerHas = new Map<RegionName, bigint>();
   /** Deltas of other regions applied from a forward answer before the stream brought them (see #applyEarly). */
   #earlyApplied: Array<{ origin: RegionName; shipSeq: bigint; ownSeqBefore: bigint }> = [];
   #shippedThrough = 0n;
@@ -884,8 +888,10 @@ export class RegionCore {
     const requestId = this.#nextRequestId++;
     const owners = this.#owners(op.request);
     const leases: UnitEpoch[] = [...owners.keys()].filter((u) => !u.endsWith("/*")).map((unit) => ({ unit, epoch: this.lease(unit).epoch }));
+    const carried = this.#carriedFor(region);
     const sent = this.#effects.send(region, {
       type: "forward", requestId, sessionId: op.sessionId, request: op.request, authIds: op.authIds, leases, deps: this.#appliedVector(),
+      carried, carriedDeps: carried.length === 0 ? [] : this.#shipDeps(carried[0]!.stamp!.shipSeq).deps,
     });
     if (!sent) {
       op.done({ kind: "connectionLoss", reason: `no link to ${region}` });
@@ -902,6 +908,7 @@ export class RegionCore {
     const op = forward.op;
     const session = this.#sessions.get(op.sessionId);
     if (outcome.kind === "committed" || outcome.kind === "failed") this.#lastForwardShipSeq = outcome.shipSeq;
+    if (outcome.kind === "committed") this.#notePeerHas(forward.region, outcome.deps);
     switch (outcome.kind) {
       case "committed":
         if (session !== undefined) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
@@ -951,8 +958,54 @@ export class RegionCore {
       reply({ kind: "unavailable", reason: "too many forwarded writes waiting" });
       return;
     }
+    if (message.carried.length > 0) this.#takeCarried(from, message);
     queue.push(op);
     this.#pumpIncoming();
+  }
+
+  /**
+   * The forwarder's own latest deltas this region lacks, oldest first, when
+   * they are still at hand (not yet confirmed by the root) and few: the
+   * owner applies them at once instead of waiting for them through the
+   * root's stream (the forward depends on them). None when this region does
+   * not know what the owner has, or the gap is too long.
+   */
+  #carriedFor(region: RegionName): Delta[] {
+    const has = this.#peerHas.get(region);
+    if (has === undefined || this.#isRoot) return [];
+    const wanted = this.#unshipped.filter((delta) => delta.stamp!.shipSeq > has);
+    const first = wanted[0];
+    if (first === undefined || first.stamp!.shipSeq !== has + 1n || wanted.length > carriedDeltasMax) return [];
+    const batch = takeBatch(wanted, carriedDeltasMax, this.settings.messageBytesMax / 2);
+    return batch.length === wanted.length ? batch : [];
+  }
+
+  /** The owner's answer says which of our deltas it had: what to carry next time. */
+  #notePeerHas(region: RegionName, deps: readonly OriginSeq[]): void {
+    const mine = deps.find((dep) => dep.origin === this.region);
+    if (mine !== undefined && (this.#peerHas.get(region) ?? -1n) < mine.shipSeq) this.#peerHas.set(region, mine.shipSeq);
+  }
+
+  /**
+   * Deltas a forwarder carried (its own, in its order). At the root they are
+   * sequenced as if shipped. Elsewhere they are applied now when they follow
+   * on from what this region has of the forwarder and everything else they
+   * may depend on is here (otherwise the stream brings them); later own
+   * deltas then name them as a dependency when shipped, as for #applyEarly.
+   */
+  #takeCarried(from: RegionName, message: Extract<BrokerMessage, { type: "forward" }>): void {
+    const carried = message.carried.filter((delta) => delta.stamp?.origin === from && delta.stamp.shipSeq > this.receivedFrom(from));
+    const first = carried[0];
+    if (first === undefined) return;
+    if (this.#root !== null) {
+      this.#root.receive(from, { type: "ship", deltas: carried, deps: message.carriedDeps }, this.#nowMs);
+      return;
+    }
+    if (first.stamp!.shipSeq !== this.receivedFrom(from) + 1n) return;
+    const needed = [...message.carriedDeps, ...message.deps.filter((dep) => dep.origin !== from)];
+    if (!needed.every((dep) => dep.origin === this.region || this.receivedFrom(dep.origin) >= dep.shipSeq)) return;
+    for (const delta of carried) this.#stage({ ...delta, zxid: this.#nextZxid(), stamp: { ...delta.stamp!, streamPos: 0n } }, new Set(), null);
+    this.#earlyApplied.push({ origin: from, shipSeq: carried.at(-1)!.stamp!.shipSeq, ownSeqBefore: this.#ownSeq });
   }
 
   #forwardOutcome(answer: OpAnswer, request: WriteRequest): ForwardOutcome {

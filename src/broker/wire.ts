@@ -99,6 +99,8 @@ function bodyToWire(message: BrokerMessage): Plain {
         authIds: message.authIds.map(idToWire),
         leases: message.leases.map(unitEpochToWire),
         deps: message.deps.map(originSeqToWire),
+        carried: message.carried.map((delta) => encodeDelta(delta)),
+        carriedDeps: message.carriedDeps.map(originSeqToWire),
       };
     case "forwardReply":
       return { requestId: safeIntegerToWire(message.requestId, "requestId"), outcome: outcomeToWire(message.outcome) };
@@ -390,8 +392,8 @@ function committedFromWire(body: Fields): ForwardOutcome {
   };
 }
 
-function deltasFromWire(body: Fields): Delta[] {
-  return body.bytesList("deltas").map((bytes, index) => {
+function deltasFromWire(body: Fields, field = "deltas"): Delta[] {
+  return body.bytesList(field).map((bytes, index) => {
     try {
       return decodeDelta(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (error) {
@@ -409,7 +411,9 @@ function forwardFromWire(body: Fields): BrokerMessage {
     request: writeRequestFromWire(body.message("request")),
     authIds: body.messages("authIds").map(idFromWire),
     leases: body.messages("leases").map(unitEpochFromWire),
-    deps: body.messages("deps").map((fields) => ({ origin: fields.string("origin"), shipSeq: fields.long("shipSeq") })),
+    deps: body.messages("deps").map(originSeqFromWire),
+    carried: deltasFromWire(body, "carried"),
+    carriedDeps: body.messages("carriedDeps").map(originSeqFromWire),
   };
 }
 

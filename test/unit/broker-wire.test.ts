@@ -114,6 +114,8 @@ const messageArb: fc.Arbitrary<BrokerMessage> = fc.oneof(
       authIds: fc.array(idArb, { maxLength: 3 }),
       leases: fc.array(unitEpochArb, { maxLength: 3 }),
       deps: fc.array(fc.record({ origin: name, shipSeq: int64 }, plain), { maxLength: 3 }),
+      carried: deltasArb,
+      carriedDeps: fc.array(fc.record({ origin: name, shipSeq: int64 }, plain), { maxLength: 3 }),
     },
     plain,
   ),
@@ -179,6 +181,8 @@ test("every broker message variant round-trips, hand-written", () => {
       authIds: [{ scheme: "digest", id: "u:p" }],
       leases: [{ unit: "/app/*", epoch: 1 }],
       deps: [{ origin: "us", shipSeq: 5n }],
+      carried: [{ zxid: 3n, timeMs: 4n, sessionId: 5n, ops: [{ type: "delete", path: "/d" }], stamp: { origin: "eu", shipSeq: 6n, streamPos: 0n, leases: [] } }],
+      carriedDeps: [{ origin: "ap", shipSeq: 2n }],
     },
     { type: "forwardReply", requestId: 1, outcome: { kind: "unavailable", reason: "log failed" } },
     { type: "sync", requestId: 2, unit: "/" },
@@ -202,14 +206,14 @@ test("every write request op round-trips, multi nested in multi included", () =>
     { op: "multi", ops: [{ op: "multi", ops: [] }, { op: "check", path: "/k", version: 1 }] },
   ];
   for (const request of requests) {
-    const envelope = envelopeOf({ type: "forward", requestId: 0, sessionId: 1n, request, authIds: [], leases: [], deps: [] });
+    const envelope = envelopeOf({ type: "forward", requestId: 0, sessionId: 1n, request, authIds: [], leases: [], deps: [], carried: [], carriedDeps: [] });
     assert.deepEqual(roundTrip(envelope), envelope);
   }
 });
 
 test("null data and empty data stay different", () => {
   for (const data of [null, Buffer.alloc(0), Buffer.from([0])]) {
-    const envelope = envelopeOf({ type: "forward", requestId: 0, sessionId: 0n, request: { op: "setData", path: "/a", data, version: 0 }, authIds: [], leases: [], deps: [] });
+    const envelope = envelopeOf({ type: "forward", requestId: 0, sessionId: 0n, request: { op: "setData", path: "/a", data, version: 0 }, authIds: [], leases: [], deps: [], carried: [], carriedDeps: [] });
     const decoded = roundTrip(envelope).message;
     assert.ok(decoded.type === "forward" && decoded.request.op === "setData");
     assert.deepEqual(decoded.request.data, data);
@@ -218,7 +222,7 @@ test("null data and empty data stay different", () => {
 
 test("64-bit values round-trip exactly, negatives and the high bit included", () => {
   for (const value of extremes) {
-    const envelope = envelopeOf({ type: "forward", requestId: 0, sessionId: value, request: { op: "closeSession", sessionId: value }, authIds: [], leases: [], deps: [{ origin: "o", shipSeq: value }] });
+    const envelope = envelopeOf({ type: "forward", requestId: 0, sessionId: value, request: { op: "closeSession", sessionId: value }, authIds: [], leases: [], deps: [{ origin: "o", shipSeq: value }], carried: [], carriedDeps: [{ origin: "p", shipSeq: value }] });
     assert.deepEqual(roundTrip(envelope), envelope);
   }
 });
@@ -271,7 +275,7 @@ test("every envelope survives encode then decode unchanged (property)", () => {
 test("write requests and forward outcomes survive encode then decode (property)", () => {
   fc.assert(
     fc.property(writeRequestArb, outcomeArb, (request, outcome) => {
-      const forward = envelopeOf({ type: "forward", requestId: 1, sessionId: 1n, request, authIds: [], leases: [], deps: [] });
+      const forward = envelopeOf({ type: "forward", requestId: 1, sessionId: 1n, request, authIds: [], leases: [], deps: [], carried: [], carriedDeps: [] });
       const reply = envelopeOf({ type: "forwardReply", requestId: 1, outcome });
       assert.deepEqual(roundTrip(forward), forward);
       assert.deepEqual(roundTrip(reply), reply);
@@ -351,13 +355,15 @@ test("an envelope without a known message, a missing field, a bad enum or an uns
     authIds: [],
     leases: [],
     deps: [],
+    carried: [],
+    carriedDeps: [],
   });
 });
 
 test("multis nested beyond the decoder's depth limit fail with ERR_BROKER_WIRE, encoding and decoding", () => {
   let request: WriteRequest = { op: "check", path: "/a", version: 0 };
   for (let depth = 0; depth < 200; depth++) request = { op: "multi", ops: [request] };
-  const tooDeep = envelopeOf({ type: "forward", requestId: 0, sessionId: 0n, request, authIds: [], leases: [], deps: [] });
+  const tooDeep = envelopeOf({ type: "forward", requestId: 0, sessionId: 0n, request, authIds: [], leases: [], deps: [], carried: [], carriedDeps: [] });
   assert.throws(() => encodeEnvelope(tooDeep), isWireError);
   // The same bytes built by hand: WriteRequest.multi (field 6) holding MultiRequest.ops (field 1).
   let writeRequest = lengthDelimited(5, Buffer.concat([lengthDelimited(1, Buffer.from("/a")), Buffer.from([0x10, 0x00])]));
@@ -368,5 +374,5 @@ test("multis nested beyond the decoder's depth limit fail with ERR_BROKER_WIRE, 
 
 test("values that do not fit their wire type are refused when encoding", () => {
   assert.throws(() => encodeEnvelope(envelopeOf({ type: "sync", requestId: 1.5, unit: "/" })), isWireError);
-  assert.throws(() => encodeEnvelope(envelopeOf({ type: "forward", requestId: 0, sessionId: 0n, request: { op: "check", path: "/", version: 2 ** 31 }, authIds: [], leases: [], deps: [] })), isWireError);
+  assert.throws(() => encodeEnvelope(envelopeOf({ type: "forward", requestId: 0, sessionId: 0n, request: { op: "check", path: "/", version: 2 ** 31 }, authIds: [], leases: [], deps: [], carried: [], carriedDeps: [] })), isWireError);
 });
