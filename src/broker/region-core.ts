@@ -107,6 +107,13 @@ interface SessionState {
   forwardedTo: Set<RegionName>;
   /** Created before this process started: its forwarded writes are unknown here (see #startupBarrier). */
   preexisting: boolean;
+  /**
+   * The session's causal past: per origin, the last delta it wrote or could
+   * have seen (a read sees everything applied when it runs). A forward names
+   * this, not all this region has applied, so an owner waits only for what
+   * the session depends on. Null when unknown (sessions older than the process).
+   */
+  observed: Map<RegionName, bigint> | null;
 }
 
 interface PendingForward {
@@ -319,12 +326,21 @@ export class RegionCore {
 
   /** Calls `ready` once the session may read: its last forwarded write is applied here. */
   whenSessionReady(sessionId: bigint, ready: () => void): void {
-    const session = this.#sessions.get(sessionId) ?? (this.#startupDone ? undefined : this.#session(sessionId));
-    if (session === undefined || this.#barrierPassed(session)) {
+    const session = this.#session(sessionId);
+    const read = (): void => {
+      // The read sees everything applied now: the session depends on all of it from here on.
+      this.#observe(session, this.tree.replication.applied);
       ready();
-      return;
+    };
+    if (this.#barrierPassed(session)) read();
+    else session.readyWaiters.push(read);
+  }
+
+  #observe(session: SessionState, positions: Iterable<readonly [RegionName, bigint]>): void {
+    if (session.observed === null) return;
+    for (const [origin, shipSeq] of positions) {
+      if ((session.observed.get(origin) ?? 0n) < shipSeq) session.observed.set(origin, shipSeq);
     }
-    session.readyWaiters.push(ready);
   }
 
   /** sync(path): catches up with the owner of the path's unit, then calls done(true). */
@@ -383,6 +399,7 @@ export class RegionCore {
       session = {
         queue: [], localOutstanding: 0, remoteOutstanding: false, barrier: null, readyWaiters: [], forwardedTo: new Set(),
         preexisting: !this.#bornHere.has(sessionId),
+        observed: this.#bornHere.has(sessionId) ? new Map() : null,
       };
       this.#sessions.set(sessionId, session);
     }
@@ -427,6 +444,9 @@ export class RegionCore {
     const finish = (answer: OpAnswer, remote: boolean): void => {
       if (remote) session.remoteOutstanding = false;
       else session.localOutstanding -= 1;
+      // Whatever the write decided may rest on this region's own deltas up to here (a write that
+      // waited for a unit may have ended up committed here after all).
+      this.#observe(session, [[this.region, this.#ownSeq]]);
       op.done(answer);
       this.#pumpSession(op.sessionId, session);
     };
@@ -890,7 +910,7 @@ export class RegionCore {
     const leases: UnitEpoch[] = [...owners.keys()].filter((u) => !u.endsWith("/*")).map((unit) => ({ unit, epoch: this.lease(unit).epoch }));
     const carried = this.#carriedFor(region);
     const sent = this.#effects.send(region, {
-      type: "forward", requestId, sessionId: op.sessionId, request: op.request, authIds: op.authIds, leases, deps: this.#appliedVector(),
+      type: "forward", requestId, sessionId: op.sessionId, request: op.request, authIds: op.authIds, leases, deps: this.#forwardDeps(session),
       carried, carriedDeps: carried.length === 0 ? [] : this.#shipDeps(carried[0]!.stamp!.shipSeq).deps,
     });
     if (!sent) {
@@ -912,11 +932,13 @@ export class RegionCore {
     switch (outcome.kind) {
       case "committed":
         if (session !== undefined) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
+        if (session !== undefined) this.#observe(session, [[outcome.origin, outcome.shipSeq]]);
         this.#applyEarly(outcome);
         op.done({ kind: "ok", result: outcome.result });
         return;
       case "failed":
         if (session !== undefined && outcome.shipSeq > 0n) session.barrier = { origin: outcome.origin, shipSeq: outcome.shipSeq };
+        if (session !== undefined) this.#observe(session, [[outcome.origin, outcome.shipSeq]]);
         op.done({ kind: "failed", err: outcome.err, ...(outcome.multiResults === undefined ? {} : { multiResults: outcome.multiResults }) });
         return;
       case "notOwner":
@@ -978,6 +1000,12 @@ export class RegionCore {
     if (first === undefined || first.stamp!.shipSeq !== has + 1n || wanted.length > carriedDeltasMax) return [];
     const batch = takeBatch(wanted, carriedDeltasMax, this.settings.messageBytesMax / 2);
     return batch.length === wanted.length ? batch : [];
+  }
+
+  /** What an owner must have applied before a forwarded write: the session's causal past when known. */
+  #forwardDeps(session: SessionState | null): OriginSeq[] {
+    if (session === null || session.observed === null) return this.#appliedVector();
+    return toOriginSeqs(session.observed);
   }
 
   /** The owner's answer says which of our deltas it had: what to carry next time. */
