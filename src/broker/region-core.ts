@@ -911,7 +911,8 @@ export class RegionCore {
     const carried = this.#carriedFor(region);
     const sent = this.#effects.send(region, {
       type: "forward", requestId, sessionId: op.sessionId, request: op.request, authIds: op.authIds, leases, deps: this.#forwardDeps(session),
-      carried, carriedDeps: carried.length === 0 ? [] : this.#shipDeps(carried[0]!.stamp!.shipSeq).deps,
+      // Carried deltas may rest on anything applied here: the owner takes them only if it has all of that.
+      carried, carriedDeps: carried.length === 0 ? [] : this.#appliedVector().filter((position) => position.origin !== this.region),
     });
     if (!sent) {
       op.done({ kind: "connectionLoss", reason: `no link to ${region}` });
@@ -1030,8 +1031,7 @@ export class RegionCore {
       return;
     }
     if (first.stamp!.shipSeq !== this.receivedFrom(from) + 1n) return;
-    const needed = [...message.carriedDeps, ...message.deps.filter((dep) => dep.origin !== from)];
-    if (!needed.every((dep) => dep.origin === this.region || this.receivedFrom(dep.origin) >= dep.shipSeq)) return;
+    if (!message.carriedDeps.every((dep) => dep.origin === this.region || this.receivedFrom(dep.origin) >= dep.shipSeq)) return;
     for (const delta of carried) this.#stage({ ...delta, zxid: this.#nextZxid(), stamp: { ...delta.stamp!, streamPos: 0n } }, new Set(), null);
     this.#earlyApplied.push({ origin: from, shipSeq: carried.at(-1)!.stamp!.shipSeq, ownSeqBefore: this.#ownSeq });
   }
@@ -1502,6 +1502,13 @@ export class RegionCore {
       parked: this.#parked.length,
       forwards: this.#forwards.size,
     };
+  }
+
+  /** Shipping state, for diagnostics. */
+  describeShipping(): string {
+    const early = this.#earlyApplied.map((e) => `${e.origin}#${e.shipSeq}@${e.ownSeqBefore}`).join(",");
+    const first = this.#unshipped[0]?.stamp?.shipSeq ?? "-";
+    return `own ${this.#ownSeq} shipped ${this.#shippedThrough} acked ${this.#ackedThrough} firstUnshipped ${first} early [${early}] received ${JSON.stringify(toOriginSeqs(this.#received), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))} ${this.#root?.describeHeld() ?? ""}`;
   }
 
   /** A unit's lease as this region sees it, for diagnostics. */

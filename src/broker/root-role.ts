@@ -171,20 +171,38 @@ export class RootRole {
     let queue = this.#heldShips.get(from);
     if (queue === undefined) this.#heldShips.set(from, (queue = []));
     if (queue.length >= heldShipsMax) {
-      this.#effects.log("warn", "too many ship batches waiting for their dependencies; dropping one", { from });
-      return;
+      // The oldest is the likeliest to be stale; the region sends again what is missing.
+      this.#effects.log("warn", "too many ship batches waiting for their dependencies; dropping the oldest", { from });
+      queue.shift();
     }
     queue.push({ deltas, deps });
     this.#releaseShips(from);
   }
 
+  /**
+   * Sequences every waiting batch that follows on from what is sequenced of
+   * its region and whose dependencies are in, until none does. Batches come
+   * from ships and from deltas carried by forwards, so they may overlap and
+   * arrive out of order; one that is all sequenced already is dropped.
+   */
   #releaseShips(from: RegionName): void {
     const queue = this.#heldShips.get(from);
-    while (queue !== undefined && queue.length > 0) {
-      const batch = queue[0]!;
-      if (!batch.deps.every((dep) => this.#core.receivedFrom(dep.origin) >= dep.shipSeq)) return;
-      queue.shift();
-      this.#sequence(from, batch.deltas);
+    if (queue === undefined) return;
+    for (let progressed = true; progressed; ) {
+      progressed = false;
+      for (let index = 0; index < queue.length; index++) {
+        const batch = queue[index]!;
+        const sequenced = this.#core.receivedFrom(from);
+        const first = batch.deltas[0]?.stamp?.shipSeq ?? 0n;
+        const last = batch.deltas.at(-1)?.stamp?.shipSeq ?? 0n;
+        const stale = last <= sequenced;
+        const ready = first <= sequenced + 1n && batch.deps.every((dep) => this.#core.receivedFrom(dep.origin) >= dep.shipSeq);
+        if (!stale && !ready) continue;
+        queue.splice(index--, 1);
+        if (stale) continue;
+        this.#sequence(from, batch.deltas);
+        progressed = true;
+      }
     }
   }
 
@@ -246,6 +264,11 @@ export class RootRole {
     }
     this.#gathering.push({ op, units });
     this.#runGathered(nowMs);
+  }
+
+  /** Ship batches waiting for dependencies, for diagnostics. */
+  describeHeld(): string {
+    return [...this.#heldShips].map(([region, batches]) => `${region}: ${batches.map((b) => `[${b.deltas[0]?.stamp?.shipSeq}..${b.deltas.at(-1)?.stamp?.shipSeq} needs ${b.deps.map((d) => `${d.origin}#${d.shipSeq}`).join(",")}]`).join(" ")}`).join("; ");
   }
 
   /** Whether a write of the session is waiting here for its leases. */

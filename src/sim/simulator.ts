@@ -799,7 +799,7 @@ export class Simulation {
   }
 
   #describeProgress(): string {
-    return this.#nodes.map((n) => `${n.region}${n.alive ? "" : "(down)"} ${JSON.stringify(n.alive ? n.core.progress() : {}, bigintJson)}`).join("; ")
+    return this.#nodes.map((n) => `${n.region}${n.alive ? "" : "(down)"} ${JSON.stringify(n.alive ? n.core.progress() : {}, bigintJson)} ${n.alive ? n.core.describeShipping() : ""}`).join("; ")
       + ` open sessions ${this.#sessions.filter((s) => !s.closed).map((s) => `${s.name} (client: outstanding ${s.outstanding} writes ${s.writesOutstanding} slots ${s.replySlots.length} closing ${s.closing} left ${s.opsLeft}; broker: ${s.node.core.describeSession(s.sessionId)}; last op ${describeLast(this.#history, s.name)})`).join(", ")}`;
   }
 }
