@@ -180,6 +180,8 @@ export class RegionCore {
   readonly #hints = new Map<UnitName, LeaseRecord>();
   /** Own deltas committed but not yet seen in the stream (non-root regions). */
   #unshipped: Delta[] = [];
+  /** For own deltas not yet confirmed by the root: what this region had of others when it prepared each. */
+  readonly #depsOfOwn = new Map<bigint, OriginSeq[]>();
   /** Per peer region, how far it had this region's deltas when it last answered a forward. */
   readonly #peerHas = new Map<RegionName, bigint>();
   /** Deltas of other regions applied from a forward answer before the stream brought them (see #applyEarly). */
@@ -444,9 +446,10 @@ export class RegionCore {
     const finish = (answer: OpAnswer, remote: boolean): void => {
       if (remote) session.remoteOutstanding = false;
       else session.localOutstanding -= 1;
-      // Whatever the write decided may rest on this region's own deltas up to here (a write that
-      // waited for a unit may have ended up committed here after all).
-      this.#observe(session, [[this.region, this.#ownSeq]]);
+      // The session now depends on its own delta; a failed or unknown write may have seen any of
+      // this region's own deltas up to here.
+      const own = answer.kind === "ok" && answer.committed?.delta.stamp?.origin === this.region ? answer.committed.delta.stamp.shipSeq : this.#ownSeq;
+      this.#observe(session, [[this.region, own]]);
       op.done(answer);
       this.#pumpSession(op.sessionId, session);
     };
@@ -601,6 +604,7 @@ export class RegionCore {
     this.#countWrite(touched, op.origin);
     const global = [...touched].some((unit) => this.units.unitRule(unit).durability === "global");
     const committed = { delta, deps: this.#receivedVector() };
+    if (!this.#isRoot) this.#depsOfOwn.set(shipSeq, committed.deps);
     this.#stage(delta, touched, (ok) => {
       if (!ok) {
         op.done({ kind: "connectionLoss", reason: "region log failed" });
@@ -783,7 +787,9 @@ export class RegionCore {
     if (shipSeq <= this.#ackedThrough) return;
     this.#ackedThrough = shipSeq;
     if (this.#shippedThrough < shipSeq) this.#shippedThrough = shipSeq;
-    while (this.#unshipped.length > 0 && this.#unshipped[0]!.stamp!.shipSeq <= shipSeq) this.#unshipped.shift();
+    while (this.#unshipped.length > 0 && this.#unshipped[0]!.stamp!.shipSeq <= shipSeq) {
+      this.#depsOfOwn.delete(this.#unshipped.shift()!.stamp!.shipSeq);
+    }
     const waiting = this.#ackWaiters;
     this.#ackWaiters = [];
     for (const waiter of waiting) {
@@ -911,8 +917,7 @@ export class RegionCore {
     const carried = this.#carriedFor(region);
     const sent = this.#effects.send(region, {
       type: "forward", requestId, sessionId: op.sessionId, request: op.request, authIds: op.authIds, leases, deps: this.#forwardDeps(session),
-      // Carried deltas may rest on anything applied here: the owner takes them only if it has all of that.
-      carried, carriedDeps: carried.length === 0 ? [] : this.#appliedVector().filter((position) => position.origin !== this.region),
+      carried, carriedDeps: this.#carriedDeps(carried),
     });
     if (!sent) {
       op.done({ kind: "connectionLoss", reason: `no link to ${region}` });
@@ -1007,6 +1012,22 @@ export class RegionCore {
   #forwardDeps(session: SessionState | null): OriginSeq[] {
     if (session === null || session.observed === null) return this.#appliedVector();
     return toOriginSeqs(session.observed);
+  }
+
+  /**
+   * What carried deltas rest on: what this region had of others when it
+   * prepared each (kept until the root confirms the delta), or, for one
+   * restored after a restart, everything applied here.
+   */
+  #carriedDeps(carried: readonly Delta[]): OriginSeq[] {
+    const needed = new Map<RegionName, bigint>();
+    for (const delta of carried) {
+      const deps = this.#depsOfOwn.get(delta.stamp!.shipSeq) ?? this.#appliedVector();
+      for (const dep of deps) {
+        if (dep.origin !== this.region && (needed.get(dep.origin) ?? 0n) < dep.shipSeq) needed.set(dep.origin, dep.shipSeq);
+      }
+    }
+    return toOriginSeqs(needed);
   }
 
   /** The owner's answer says which of our deltas it had: what to carry next time. */
