@@ -14,8 +14,12 @@ const [addr, localUnit, remoteUnit] = process.argv.slice(2);
 const client = zookeeper.createClient(addr, { sessionTimeout: 10000 });
 const op = (fn) => new Promise((res, rej) => fn((e, r) => (e ? rej(e) : res(r))));
 client.once("connected", async () => {
+  // The units and their parents, then a child "p" in each (NodeExists is fine).
   for (const unit of [localUnit, remoteUnit]) {
-    try { await op((cb) => client.create(`${unit}/p`, Buffer.from("x"), cb)); } catch { /* exists */ }
+    const parts = `${unit}/p`.split("/").filter((part) => part !== "");
+    for (let depth = 1; depth <= parts.length; depth++) {
+      try { await op((cb) => client.create(`/${parts.slice(0, depth).join("/")}`, Buffer.from("x"), cb)); } catch { /* exists */ }
+    }
   }
   const t = { remote: [], localAfterRemote: [], remoteAfterLocal: [] };
   for (let i = 0; i < 20; i++) {
