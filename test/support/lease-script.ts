@@ -22,8 +22,12 @@
 //   tick [region...]            ticks the regions (default all) at the current time
 //   write region[.sN] op args...
 //                               a client write of the region's session (s1 by default): setData path data,
-//                               create path data [sequential], delete path, multi op args ; op args ...
-//   read region path            the path as the region has applied it
+//                               create path data [ephemeral] [sequential] (flags 1, 2, 3), delete path,
+//                               multi op args ; op args ..., createSession, closeSession (of that session)
+//   read region path|session    the path as the region has applied it; or, for a session ("r1.s1"),
+//                               whether the region's tree holds it and which ephemerals it has there
+//   reachable region session    RegionCore.sessionReachable now: false once an owner of a unit holding
+//                               one of the session's ephemerals has been unreachable ownerUnreachableMs
 //   move unit region            operator move (at the root)
 //   link region|a-b up|down     every link of a region, or the two directions between a and b
 //   crash region / restart region
@@ -50,6 +54,8 @@ const openAcl: Acl[] = [{ perms: 31, id: { scheme: "world", id: "anyone" } }];
 const regions: RegionName[] = ["r0", "r1", "r2"];
 const treeOptions = { ttlEnabled: false, dataBytesMax: 1 << 20, childrenMax: 10_000 };
 const startMs = 1000;
+/** The timeout `write region createSession` asks for (sessions never expire in the scripts: nothing expires them). */
+const sessionTimeoutMs = 30_000;
 /** Units `leases` shows when none are named. */
 const shownUnits = ["/", "/a", "/b", "/g"];
 
@@ -123,7 +129,7 @@ export function describeDelta(delta: Delta): string {
 function describeRequest(request: WriteRequest): string {
   switch (request.op) {
     case "create":
-      return `create ${request.path}${(request.flags & 2) !== 0 ? " sequential" : ""}`;
+      return `create ${request.path}${(request.flags & 1) !== 0 ? " ephemeral" : ""}${(request.flags & 2) !== 0 ? " sequential" : ""}`;
     case "delete":
     case "setData":
     case "setACL":
@@ -358,6 +364,12 @@ export class LeaseWorld {
         return this.#write(args);
       case "read":
         return this.#read(args);
+      case "reachable": {
+        const region = this.#region(args[0]);
+        const sessionId = parseSession(args[1]);
+        this.#print(`${region.name} session ${sessionName(sessionId)} reachable ${region.core.sessionReachable(sessionId, this.nowMs)}`);
+        return;
+      }
       case "move":
         if (!this.#region("r0").core.moveUnit(args[0] ?? "", args[1] ?? "", this.nowMs)) this.#print("move refused");
         return;
@@ -481,11 +493,10 @@ export class LeaseWorld {
 
   /** `write r1 ...` is session r1.s1's; `write r1.s2 ...` another session of r1 (FIFO holds per session only). */
   #write(args: string[]): void {
-    const [name, session] = (args[0] ?? "").split(".s");
-    const region = this.#region(name);
-    const request = parseRequest(args.slice(1));
+    const region = this.#region((args[0] ?? "").split(".s")[0]);
+    const sessionId = parseSession(args[0]);
+    const request = parseRequest(args.slice(1), sessionId);
     const label = `w${this.#nextWrite++}`;
-    const sessionId = (BigInt(regions.indexOf(region.name) + 1) << 56n) | BigInt(session ?? "1");
     this.#print(`${label}: ${region.name} ${describeRequest(request)}`);
     region.core.write(sessionId, request, [], this.nowMs, (answer) => this.#print(`${label} answered: ${describeAnswer(answer)}`));
   }
@@ -493,6 +504,13 @@ export class LeaseWorld {
   #read(args: string[]): void {
     const region = this.#region(args[0]);
     const path = args[1] ?? "/";
+    if (!path.startsWith("/")) {
+      const sessionId = parseSession(path);
+      const timeoutMs = region.core.tree.sessionTimeoutMs(sessionId);
+      const ephemerals = region.core.tree.ephemeralsOf(sessionId);
+      this.#print(`${region.name} session ${sessionName(sessionId)}: ${timeoutMs === undefined ? "none" : "open"}, ephemerals [${ephemerals.join(" ")}]`);
+      return;
+    }
     const node = region.core.tree.node(path);
     if (node === undefined) this.#print(`${region.name} ${path}: no node`);
     else this.#print(`${region.name} ${path} = "${node.data?.toString() ?? ""}" version ${node.version}`);
@@ -570,13 +588,35 @@ export class LeaseWorld {
   }
 }
 
-function parseRequest(args: string[]): WriteRequest {
-  const [op, path, data, flag] = args;
+/** "r1" (session s1 of r1) or "r1.s2": the id a session numbered so of that region has (region's index + 1 in the top byte). */
+function parseSession(text: string | undefined): bigint {
+  const match = /^(r\d+)(?:\.s(\d+))?$/.exec(text ?? "");
+  const index = match === null ? -1 : regions.indexOf(match[1]!);
+  if (match === null || index < 0) throw new ScriptError(`expected a session like r1.s1, got ${text ?? "(none)"}`);
+  return (BigInt(index + 1) << 56n) | BigInt(match[2] ?? "1");
+}
+
+function parseCreateFlags(words: readonly string[]): number {
+  let flags = 0;
+  for (const word of words) {
+    if (word === "ephemeral") flags |= 1;
+    else if (word === "sequential") flags |= 2;
+    else throw new ScriptError(`create: unknown flag ${word}`);
+  }
+  return flags;
+}
+
+function parseRequest(args: string[], sessionId = 0n): WriteRequest {
+  const [op, path, data] = args;
   switch (op) {
     case "setData":
       return { op: "setData", path: path ?? "", data: Buffer.from(data ?? ""), version: -1 };
     case "create":
-      return { op: "create", kind: "create", path: path ?? "", data: Buffer.from(data ?? ""), acl: openAcl, flags: flag === "sequential" ? 2 : 0, ttl: -1n };
+      return { op: "create", kind: "create", path: path ?? "", data: Buffer.from(data ?? ""), acl: openAcl, flags: parseCreateFlags(args.slice(3)), ttl: -1n };
+    case "createSession":
+      return { op: "createSession", sessionId, timeoutMs: sessionTimeoutMs };
+    case "closeSession":
+      return { op: "closeSession", sessionId };
     case "delete":
       return { op: "delete", path: path ?? "", version: -1 };
     case "check":
@@ -589,7 +629,7 @@ function parseRequest(args: string[]): WriteRequest {
           current.push(arg);
           continue;
         }
-        if (current.length > 0) ops.push(parseRequest(current));
+        if (current.length > 0) ops.push(parseRequest(current, sessionId));
         current = [];
       }
       return { op: "multi", ops };
