@@ -247,22 +247,8 @@ export class RegionCore {
     return this.settings.region === this.settings.rootRegion;
   }
 
-  get nowMs(): number {
-    return this.#nowMs;
-  }
-
   get lastAppliedZxid(): bigint {
     return this.tree.lastZxid;
-  }
-
-  /** Own deltas the root has not confirmed yet (non-root regions). */
-  get unshippedCount(): number {
-    return this.#unshipped.length;
-  }
-
-  /** Own deltas handed out so far: the restored ones on restart, then one per local commit. */
-  get ownShipSeq(): bigint {
-    return this.#ownSeq;
   }
 
   /** Own deltas still to ship: the host refills this after a restart from what recovery replayed. */
@@ -385,14 +371,6 @@ export class RegionCore {
   sessionReachable(sessionId: bigint, nowMs: number): boolean {
     this.#nowMs = nowMs;
     return this.#unreachableOwnersOf(sessionId).length === 0;
-  }
-
-  /** A session's state is dropped when it is gone (closed or expired and removed). */
-  forgetSession(sessionId: bigint): void {
-    const session = this.#sessions.get(sessionId);
-    if (session !== undefined && session.queue.length === 0 && session.localOutstanding === 0 && !session.remoteOutstanding) {
-      this.#sessions.delete(sessionId);
-    }
   }
 
   #session(sessionId: bigint): SessionState {
@@ -632,10 +610,6 @@ export class RegionCore {
   // ----------------------------------------------------------- region log
 
   /** Stages a delta (own, from the stream, or a lease record) as the region log's next entry. */
-  stage(delta: Delta, onApplied: ((ok: boolean) => void) | null): void {
-    this.#stage(delta, new Set(), onApplied);
-  }
-
   #stage(delta: Delta, units: ReadonlySet<UnitName>, onApplied: ((ok: boolean) => void) | null): void {
     this.#pending.stage(delta);
     this.#staged.push({ delta, durable: false, units, onApplied });
@@ -1061,7 +1035,7 @@ export class RegionCore {
     switch (answer.kind) {
       case "ok": {
         const delta = answer.committed?.delta ?? null;
-        const shipSeq = delta?.stamp?.shipSeq ?? this.#ownSeqOfLastCommit;
+        const shipSeq = delta?.stamp?.shipSeq ?? this.#appliedOf(this.region);
         return { kind: "committed", result: answer.result, origin: this.region, shipSeq, delta, deps: answer.committed?.deps ?? [] };
       }
       case "failed":
@@ -1077,11 +1051,6 @@ export class RegionCore {
 
   /** shipSeq named by the forward reply being handled (its callbacks read it). */
   #lastForwardShipSeq = 0n;
-
-  /** shipSeq of the delta whose onApplied callback is running (forward replies name it). */
-  get #ownSeqOfLastCommit(): bigint {
-    return this.#appliedOf(this.region);
-  }
 
   /**
    * The owner's answer carries its delta: when this region already has
@@ -1181,7 +1150,7 @@ export class RegionCore {
     for (const [unit, epoch] of this.#releasing) {
       if (this.#releaseAnswered.has(unit) || this.#staged.some((s) => s.units.has(unit))) continue;
       this.#releaseAnswered.add(unit);
-      if (this.#root !== null) this.#root.released(this.region, unit, epoch, this.#ownSeq, this.#nowMs);
+      if (this.#root !== null) this.#root.released(this.region, unit, epoch, this.#ownSeq);
       else this.#effects.send(this.settings.rootRegion, { type: "released", unit, epoch, shipSeq: this.#ownSeq });
     }
   }
@@ -1436,8 +1405,11 @@ export class RegionCore {
       this.#startupSyncs.clear();
       this.#askStartupPositions();
     }
-    if (!this.#isRoot && nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs) this.#renew();
-    if (!this.#isRoot && !this.#subscribed && nowMs - this.#lastRenewMs < 1) this.#resubscribe();
+    if (!this.#isRoot && nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs) {
+      this.#renew();
+      // A subscription lost with its answer is asked for again at the renewal pace.
+      if (!this.#subscribed) this.#resubscribe();
+    }
     this.#expireForwards();
     this.#retryParked();
     this.#pumpIncoming();

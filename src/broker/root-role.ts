@@ -119,8 +119,7 @@ export class RootRole {
     }
   }
 
-  released(region: RegionName, unit: UnitName, epoch: number, shipSeq: bigint, nowMs: number): void {
-    void nowMs;
+  released(region: RegionName, unit: UnitName, epoch: number, shipSeq: bigint): void {
     this.leases.released(region, unit, epoch, shipSeq);
   }
 
