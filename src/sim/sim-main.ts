@@ -14,6 +14,7 @@ interface Flags {
   faults: boolean;
   wire: boolean;
   verbose?: boolean;
+  trace?: string;
 }
 
 function main(): void {
@@ -27,6 +28,7 @@ function main(): void {
     .option("--no-faults", "no fault injection")
     .option("--no-wire", "skip the protobuf round trip of messages")
     .option("--verbose", "print stats of every seed")
+    .option("--trace <text>", "print the brokers' log lines containing text (with --seed)")
     .parse();
   const flags = program.opts<Flags>();
   const seeds = flags.seed !== undefined ? [Number(flags.seed)] : seedRange(flags);
@@ -35,6 +37,7 @@ function main(): void {
   for (const seed of seeds) {
     const options: SimulationOptions = {
       seed, sessionsPerRegion: Number(flags.sessions), opsPerSession: Number(flags.ops), faults: flags.faults, wire: flags.wire,
+      ...(flags.trace === undefined ? {} : { trace: { match: flags.trace, print: (line: string) => console.log(line) } }),
     };
     const result = runSimulation(options);
     if (flags.verbose === true || seeds.length === 1) console.log(`seed ${seed}: ${result.ok ? "ok" : "FAILED"} ${JSON.stringify(result.stats)}`);

@@ -36,6 +36,8 @@ export interface SimulationOptions {
   faults: boolean;
   /** Round-trip every message through the protobuf wire encoding. */
   wire: boolean;
+  /** Prints the cores' log lines whose message contains `match` (debugging a seed). */
+  trace?: { match: string; print: (line: string) => void };
 }
 
 export interface SimulationResult {
@@ -242,7 +244,8 @@ export class Simulation {
         applied: (delta) => this.#noteApplied(node, delta),
         disconnectSession: () => undefined,
         log: (level, message, fields) => {
-          if (process.env["SIM_LOG"] !== undefined && message.includes(process.env["SIM_LOG"])) console.log(this.now, node.region, message, JSON.stringify(fields ?? {}, bigintJson));
+          const trace = this.#options.trace;
+          if (trace !== undefined && message.includes(trace.match)) trace.print(`${this.now} ${node.region} ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
           if (level === "error") this.#fail(`${node.region}: ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
         },
       },
