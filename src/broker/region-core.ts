@@ -125,6 +125,7 @@ interface PendingForward {
 
 interface PendingSync {
   region: RegionName;
+  unit: UnitName;
   deadlineMs: number;
   done: (ok: boolean) => void;
 }
@@ -364,7 +365,7 @@ export class RegionCore {
       done(false);
       return;
     }
-    this.#syncs.set(requestId, { region: owner, deadlineMs: nowMs + this.settings.forwardTimeoutMs, done });
+    this.#syncs.set(requestId, { region: owner, unit, deadlineMs, done });
   }
 
   /** A session may be (re)attached only while the owners of its ephemerals are reachable. */
@@ -837,8 +838,10 @@ export class RegionCore {
         this.#forwardReplied(message.requestId, message.outcome);
         return;
       case "sync":
+        // Only the unit's active owner answers ok: one that is releasing it may already have been
+        // superseded, and the asker then looks for the new owner.
         this.#afterStaged(() => {
-          const owns = this.lease(message.unit).owner === this.region;
+          const owns = this.#ownsActive(message.unit);
           this.#effects.send(from, { type: "syncReply", requestId: message.requestId, origin: this.region, shipSeq: this.#ownSeq, ok: owns });
         });
         return;
@@ -1119,7 +1122,9 @@ export class RegionCore {
     if (sync === undefined) return;
     this.#syncs.delete(requestId);
     if (!ok) {
-      sync.done(false);
+      // Not (or no longer) the owner: ask again, as the lease settles, whoever owns it then.
+      if (this.#nowMs >= sync.deadlineMs) sync.done(false);
+      else this.#retryLater(() => this.#syncUnit(sync.unit, this.#nowMs, sync.done, sync.deadlineMs), 10);
       return;
     }
     this.#whenApplied(origin, shipSeq, sync.deadlineMs, sync.done);
