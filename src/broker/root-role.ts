@@ -7,7 +7,8 @@
 
 import type { Delta, LeaseRecord } from "../tree/types.js";
 import { LeaseTable } from "./lease-table.js";
-import type { BrokerMessage, OriginSeq, RegionName, UnitName } from "./messages.js";
+import type { BrokerMessage, OriginSeq, RegionName, UnitName, WriteCount } from "./messages.js";
+import { createDecider, type MigrationDecider } from "./policy.js";
 import { takeBatch, type CoreEffects, type RegionCore, type WriteOp } from "./region-core.js";
 import type { BrokerSettings } from "./settings.js";
 import type { UnitMap } from "./units.js";
@@ -38,6 +39,10 @@ export class RootRole {
   readonly #returnTo = new Map<UnitName, RegionName>();
   /** Ship batches waiting for the deltas they depend on, per region, in arrival order. */
   readonly #heldShips = new Map<RegionName, Array<{ deltas: Delta[]; deps: OriginSeq[] }>>();
+  /** Migration policy state of units with a non-static policy that have had writes reported. */
+  readonly #deciders = new Map<UnitName, MigrationDecider>();
+  /** When each unit with a decider last started moving (for the policies' hold time). */
+  readonly #lastMoveMs = new Map<UnitName, number>();
 
   constructor(args: { core: RegionCore; settings: BrokerSettings; units: UnitMap; nowMs: number; effects: CoreEffects }) {
     this.#core = args.core;
@@ -110,6 +115,7 @@ export class RootRole {
         return;
       case "renew":
         this.leases.renew(from, message.round, message.leases, message.counts, this.#core.tree.replication.streamPos, nowMs);
+        this.#observeCounts(message.counts, nowMs);
         return;
       case "released":
         this.leases.released(from, message.unit, message.epoch, message.shipSeq);
@@ -259,6 +265,7 @@ export class RootRole {
       this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
       const owner = this.leases.lease(unit).owner;
       if (owner !== this.#settings.rootRegion && !this.#returnTo.has(unit)) this.#returnTo.set(unit, owner);
+      this.#noteMove(unit, this.#settings.rootRegion, nowMs);
       this.leases.move(unit, this.#settings.rootRegion, "gathering a spanning write", nowMs);
     }
     this.#gathering.push({ op, units });
@@ -295,13 +302,16 @@ export class RootRole {
   }
 
   tick(nowMs: number): void {
-    this.leases.addCounts(this.#core.takeCountsForRoot());
+    const counts = this.#core.takeCountsForRoot();
+    this.leases.addCounts(counts);
+    this.#observeCounts(counts, nowMs);
     this.leases.tick(nowMs);
     // Taking `global` units back from expired owners (LeaseTable.reclaimExpired) waits for a write path
     // that does not apply a global unit's delta at its owner before the root has sequenced it: until
     // then a lapsed owner's committed-but-unsequenced deltas would be fenced after it applied them.
     this.#runGathered(nowMs);
     this.#returnGathered(nowMs);
+    this.#applyPolicies(nowMs);
   }
 
   /** Units taken for a gathered write go back to their owner once nothing holds them (and it is reachable). */
@@ -314,6 +324,7 @@ export class RootRole {
         continue;
       }
       if (this.leases.expired(to, nowMs)) continue;
+      this.#noteMove(unit, to, nowMs);
       this.leases.move(unit, to, "return after gathering", nowMs);
     }
   }
@@ -321,6 +332,50 @@ export class RootRole {
   /** An operator (or a policy) moves a unit; it is no longer due back anywhere. */
   move(unit: UnitName, to: RegionName, reason: string, nowMs: number): void {
     this.#returnTo.delete(unit);
+    this.#noteMove(unit, to, nowMs);
     this.leases.move(unit, to, reason, nowMs);
+  }
+
+  // ------------------------------------------------------------- policies
+
+  /** Write counts of one renewal (or of the root's own region) go to their units' deciders, one report per unit. */
+  #observeCounts(counts: readonly WriteCount[], nowMs: number): void {
+    const reports = new Map<UnitName, Map<RegionName, number>>();
+    for (const count of counts) {
+      let report = reports.get(count.unit);
+      if (report === undefined) reports.set(count.unit, (report = new Map()));
+      report.set(count.origin, (report.get(count.origin) ?? 0) + count.count);
+    }
+    for (const [unit, report] of reports) {
+      let decider = this.#deciders.get(unit);
+      if (decider === undefined) {
+        const policy = this.#units.unitRule(unit).rule?.policy;
+        decider = policy === undefined ? undefined : createDecider(policy) ?? undefined;
+        if (decider === undefined) continue;
+        this.#deciders.set(unit, decider);
+      }
+      decider.observe(report, nowMs);
+    }
+  }
+
+  /**
+   * Asks each unit's policy where it should be and starts the moves it
+   * wants, unless the unit is already moving, is held for a gathered write,
+   * or the region it would go to has let its leases run out.
+   */
+  #applyPolicies(nowMs: number): void {
+    for (const [unit, decider] of this.#deciders) {
+      if (this.leases.isMoving(unit) || this.#held.has(unit)) continue;
+      const policy = this.#units.unitRule(unit).rule?.policy;
+      const to = decider.decide(this.leases.lease(unit).owner, this.#lastMoveMs.get(unit) ?? -Infinity, nowMs);
+      if (to !== null && !this.leases.expired(to, nowMs)) this.move(unit, to, `policy ${policy?.name ?? "none"}`, nowMs);
+      else if (decider.idle && !this.#lastMoveMs.has(unit)) this.#deciders.delete(unit);
+    }
+  }
+
+  /** A move the root starts: its time counts for the policies' hold time (units under a policy only). */
+  #noteMove(unit: UnitName, to: RegionName, nowMs: number): void {
+    if (!this.#deciders.has(unit) || this.leases.isMoving(unit) || this.leases.lease(unit).owner === to) return;
+    this.#lastMoveMs.set(unit, nowMs);
   }
 }

@@ -1,9 +1,11 @@
-// `npm run sim -- --seeds N [--from S] [--seed S] [--ops N] [--sessions N] [--no-faults] [--no-wire]`:
+// `npm run sim -- --seeds N [--from S] [--seed S] [--ops N] [--sessions N] [--no-faults] [--no-wire] [--policy P]`:
 // runs the deterministic simulator over seeds and prints each failure with
 // the command that replays it. Exit 1 when any seed fails.
 
 import { Command } from "commander";
-import { runSimulation, type SimulationOptions } from "./simulator.js";
+import { runSimulation, type SimulatedPolicy, type SimulationOptions } from "./simulator.js";
+
+const policies: readonly SimulatedPolicy[] = ["static", "consecutive", "majority-window"];
 
 interface Flags {
   seeds: string;
@@ -15,6 +17,7 @@ interface Flags {
   wire: boolean;
   verbose?: boolean;
   trace?: string;
+  policy: string;
 }
 
 function main(): void {
@@ -29,14 +32,17 @@ function main(): void {
     .option("--no-wire", "skip the protobuf round trip of messages")
     .option("--verbose", "print stats of every seed")
     .option("--trace <text>", "print the brokers' log lines containing text (with --seed)")
+    .option("--policy <name>", `migration policy of /shared and /p/* (${policies.join(", ")})`, "static")
     .parse();
   const flags = program.opts<Flags>();
+  const policy = policies.find((name) => name === flags.policy);
+  if (policy === undefined) program.error(`unknown policy ${flags.policy}; one of ${policies.join(", ")}`);
   const seeds = flags.seed !== undefined ? [Number(flags.seed)] : seedRange(flags);
   let failed = 0;
   const started = Date.now();
   for (const seed of seeds) {
     const options: SimulationOptions = {
-      seed, sessionsPerRegion: Number(flags.sessions), opsPerSession: Number(flags.ops), faults: flags.faults, wire: flags.wire,
+      seed, sessionsPerRegion: Number(flags.sessions), opsPerSession: Number(flags.ops), faults: flags.faults, wire: flags.wire, policy,
       ...(flags.trace === undefined ? {} : { trace: { match: flags.trace, print: (line: string) => console.log(line) } }),
     };
     const result = runSimulation(options);
@@ -45,7 +51,7 @@ function main(): void {
     failed += 1;
     console.log(`seed ${seed} FAILED:`);
     for (const failure of result.failures) console.log(`  ${failure}`);
-    const extra = `${flags.faults ? "" : " --no-faults"}${flags.wire ? "" : " --no-wire"}`;
+    const extra = `${flags.faults ? "" : " --no-faults"}${flags.wire ? "" : " --no-wire"}${policy === "static" ? "" : ` --policy ${policy}`}`;
     console.log(`  replay: npm run sim -- --seed ${seed} --ops ${flags.ops} --sessions ${flags.sessions}${extra}`);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -14,7 +14,7 @@
 import { encodeEnvelope, decodeEnvelope } from "../broker/wire.js";
 import type { BrokerMessage, RegionName } from "../broker/messages.js";
 import { RegionCore, type WriteAnswer } from "../broker/region-core.js";
-import type { BrokerSettings, LeaseRootRule } from "../broker/settings.js";
+import type { BrokerSettings, LeaseRootRule, MigrationPolicy } from "../broker/settings.js";
 import { ErrorCode } from "../protocol/codes.js";
 import { DataTree } from "../tree/data-tree.js";
 import { prepare } from "../tree/prepare.js";
@@ -38,7 +38,11 @@ export interface SimulationOptions {
   wire: boolean;
   /** Prints the cores' log lines whose message contains `match` (debugging a seed). */
   trace?: { match: string; print: (line: string) => void };
+  /** Migration policy of the contended units (`/shared` and `/p/*`); default static. */
+  policy?: SimulatedPolicy;
 }
+
+export type SimulatedPolicy = "static" | "consecutive" | "majority-window";
 
 export interface SimulationResult {
   seed: number;
@@ -94,8 +98,17 @@ export function simulatedSettings(region: RegionName, allRegions: readonly Regio
   };
 }
 
-function settingsFor(region: RegionName): BrokerSettings {
-  return simulatedSettings(region, regions, simulatedLeaseRoots);
+/** The policies the simulator tries, with parameters short enough to act within a run. */
+const simulatedPolicies: Record<SimulatedPolicy, MigrationPolicy> = {
+  static: { name: "static" },
+  consecutive: { name: "consecutive", count: 4 },
+  "majority-window": { name: "majority-window", share: 0.5, windowMs: 4000, holdMs: 3000 },
+};
+
+function settingsFor(region: RegionName, policy: SimulatedPolicy): BrokerSettings {
+  const contended = new Set(["/shared", "/p/*"]);
+  const leaseRoots = simulatedLeaseRoots.map((rule) => (contended.has(rule.pattern) ? { ...rule, policy: simulatedPolicies[policy] } : rule));
+  return simulatedSettings(region, regions, leaseRoots);
 }
 
 /** The tree every node starts from: the units' lease roots and their keys. */
@@ -234,7 +247,7 @@ export class Simulation {
     for (const delta of node.durable) tree.apply(delta);
     const incarnation = node.incarnation;
     node.core = new RegionCore({
-      settings: settingsFor(node.region),
+      settings: settingsFor(node.region, this.#options.policy ?? "static"),
       tree,
       options: { ttlEnabled: false, dataBytesMax: 1 << 20, childrenMax: 100_000 },
       nowMs: this.now,
