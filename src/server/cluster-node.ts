@@ -104,11 +104,6 @@ export class ClusterNode implements WritePath {
       effects: this.#effects(),
       nowMs: Date.now(),
     });
-    for (const rule of settings.leaseRoots) {
-      if (rule.policy.name === "static") continue;
-      // Adaptive migration is not built yet: say so rather than let a configured policy look active.
-      this.#logger.warn({ leaseRoot: rule.pattern, policy: rule.policy.name }, "migration policy not applied yet: the unit stays where it is placed (static)");
-    }
     this.#core.restoreUnshipped(options.replayedStampedDeltas);
     this.#core.restoreStream(options.replayedStampedDeltas);
   }
