@@ -458,7 +458,9 @@ test("a log of stamped and zero-op deltas recovers through restarts to the tree 
     }),
     { numRuns: 30 },
   );
-  assert.ok(stamped >= 100, `only ${stamped} stamped steps`);
+  // A guard against a vacuous run, not a statistic: about 90 stamped steps are expected (30 runs,
+  // 1-30 steps each, about one in five stamped); 40 leaves room for the spread of random runs.
+  assert.ok(stamped >= 40, `only ${stamped} stamped steps`);
 });
 
 test("recovery hands back the streamed deltas after the snapshot, and none on single-node data", async (t) => {
