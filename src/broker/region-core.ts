@@ -23,6 +23,7 @@
 
 import { ErrorCode } from "../protocol/codes.js";
 import { invariant } from "../tree/assert.js";
+import { nextHybridZxid } from "../tree/zxid.js";
 import type { DataTree } from "../tree/data-tree.js";
 import { PendingTree } from "../tree/pending.js";
 import type {
@@ -141,7 +142,6 @@ interface AppliedWaiter {
 const forwardAttemptsMax = 20;
 /** Own deltas a forward may carry to an owner that lacks them (more: the owner waits for the stream). */
 const carriedDeltasMax = 64;
-const zxidLogicalBits = 20n;
 
 export class RegionCore {
   readonly settings: BrokerSettings;
@@ -350,7 +350,7 @@ export class RegionCore {
   #syncUnit(unit: UnitName, nowMs: number, done: (ok: boolean) => void, deadlineMs = nowMs + this.settings.forwardTimeoutMs): void {
     const owner = this.lease(unit).owner;
     if (owner === this.region) {
-      if (this.#ownsActive(unit) || this.#isRoot && !this.#root!.isMoving(unit)) {
+      if (this.#ownsActive(unit)) {
         this.#afterStaged(() => done(true));
         return;
       }
@@ -519,11 +519,8 @@ export class RegionCore {
   // ------------------------------------------------------------ local commit
 
   #nextZxid(): bigint {
-    const clock = BigInt(Math.max(0, Math.floor(this.#nowMs))) << zxidLogicalBits;
-    const next = this.#lastAllocatedZxid + 1n;
-    const zxid = clock > next ? clock : next;
-    this.#lastAllocatedZxid = zxid;
-    return zxid;
+    this.#lastAllocatedZxid = nextHybridZxid(this.#lastAllocatedZxid, this.#nowMs);
+    return this.#lastAllocatedZxid;
   }
 
   /** Commits an op to the region log when every unit it touches is ours and usable; else waits or re-routes. */
@@ -556,9 +553,9 @@ export class RegionCore {
     if (op.request.op === "deleteEphemerals" && op.request.paths.length === 0) {
       op = { ...op, request: { ...op.request, paths: this.#ownedEphemerals(op.request.sessionId) } };
     }
-    const zxid = this.#lastAllocatedZxid + 1n;
-    const clockZxid = BigInt(Math.max(0, Math.floor(this.#nowMs))) << zxidLogicalBits;
-    const ctx = { sessionId: op.sessionId, authIds: op.authIds, zxid: clockZxid > zxid ? clockZxid : zxid, timeMs: BigInt(Math.floor(this.#nowMs)) };
+    // Allocated only if the write commits (a refused one takes no zxid).
+    const zxid = nextHybridZxid(this.#lastAllocatedZxid, this.#nowMs);
+    const ctx = { sessionId: op.sessionId, authIds: op.authIds, zxid, timeMs: BigInt(Math.floor(this.#nowMs)) };
     const outcome = this.#pending.prepare(op.request, ctx, this.#options);
     if (!outcome.ok) {
       op.done({ kind: "failed", err: outcome.err, ...(outcome.multiResults === undefined ? {} : { multiResults: outcome.multiResults }) });

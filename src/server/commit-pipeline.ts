@@ -4,6 +4,7 @@
 // zxid order. Reads only ever see applied state.
 
 import type { DataTree } from "../tree/data-tree.js";
+import { nextHybridZxid } from "../tree/zxid.js";
 import type { PendingTree } from "../tree/pending.js";
 import type { Delta, Id, PrepareOutcome, TreeEvent, TreeOptions, WriteRequest } from "../tree/types.js";
 
@@ -34,9 +35,6 @@ interface InFlight {
   reject: (error: Error) => void;
 }
 
-/** Logical bits of a zxid: zxids are hybrid clocks (ms << 20 | counter), so a
- *  restarted node never hands out a zxid lower than one a client has seen. */
-export const zxidLogicalBits = 20n;
 
 export class CommitPipeline {
   readonly #tree: DataTree;
@@ -72,9 +70,7 @@ export class CommitPipeline {
   }
 
   #nextZxid(nowMs: number): bigint {
-    const clock = BigInt(nowMs) << zxidLogicalBits;
-    const next = this.#lastAllocatedZxid + 1n;
-    return clock > next ? clock : next;
+    return nextHybridZxid(this.#lastAllocatedZxid, nowMs);
   }
 
   /**
