@@ -7,7 +7,8 @@
 //   "roundTripMs": { "us-east": { "eu-west": 70 } },  // default: the emulator's matrix
 //   "latency": [...], "jitterMs": 0, "seed": 1,       // as in wan-config.ts
 //   // maestro-cluster and maestro-central only:
-//   "leaseRoots": [{ "path": "/maestro-bench/r0", "home": "us-east" }, ...],
+//   "leaseRoots": [{ "path": "/maestro-bench/r0", "home": "us-east",
+//                    "policy": {...}, "durability": "region" }, ...],   // policy, durability optional
 //   "cluster": { "leaseTermMs": 10000, ... }          // more keys of the cluster config
 // }
 //
@@ -36,6 +37,10 @@ export const benchRootDefault = "/maestro-bench";
 export interface LabLeaseRoot {
   path: string;
   home: string;
+  /** The cluster config's leaseRoots[i].policy, passed through as written (the node checks it). */
+  policy?: unknown;
+  /** The cluster config's leaseRoots[i].durability, passed through as written. */
+  durability?: unknown;
 }
 
 /** Cluster keys the lab writes itself; a topology's "cluster" object may not set them. */
@@ -93,14 +98,17 @@ function parseLeaseRoots(value: unknown, regions: readonly string[], central: bo
   if (!Array.isArray(list) || list.length === 0) throw topologyError("leaseRoots must be a non-empty list of {path, home}");
   return list.map((entry: unknown, index) => {
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw topologyError(`leaseRoots[${index}] must be an object`);
-    const { path, home, ...other } = entry as Record<string, unknown>;
+    const { path, home, policy, durability, ...other } = entry as Record<string, unknown>;
     if (Object.keys(other).length > 0) throw topologyError(`leaseRoots[${index}]: unknown key ${Object.keys(other)[0]}`);
     if (typeof path !== "string" || !path.startsWith("/")) throw topologyError(`leaseRoots[${index}].path must be an absolute path`);
     const homeRegion = home ?? rootRegion;
     if (typeof homeRegion !== "string" || !regions.includes(homeRegion)) {
       throw topologyError(`leaseRoots[${index}].home must be one of the regions (${regions.join(", ")})`);
     }
-    return { path, home: central ? rootRegion : homeRegion };
+    const rule: LabLeaseRoot = { path, home: central ? rootRegion : homeRegion };
+    if (policy !== undefined) rule.policy = policy;
+    if (durability !== undefined) rule.durability = durability;
+    return rule;
   });
 }
 
@@ -156,7 +164,12 @@ export function maestroClusterConfig(
       root: root.id,
       secret: settings.secret,
       regions,
-      leaseRoots: settings.leaseRoots.map((rule) => ({ path: rule.path, home: rule.home })),
+      leaseRoots: settings.leaseRoots.map((rule) => ({
+        path: rule.path,
+        home: rule.home,
+        ...(rule.policy === undefined ? {} : { policy: rule.policy }),
+        ...(rule.durability === undefined ? {} : { durability: rule.durability }),
+      })),
     },
   };
 }

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ownersDiffer } from "../../src/lab/lab.js";
-import { expectedOwners, maestroClusterConfig, parseLabTopology, type MaestroClusterNode } from "../../src/lab/lab-topology.js";
+import { expectedOwners, maestroClusterConfig, parseLabTopology, type LabLeaseRoot, type MaestroClusterNode } from "../../src/lab/lab-topology.js";
 import { loadNodeConfig } from "../../src/server/cluster-config.js";
 import { regionSliceOf } from "../../src/bench/distributions.js";
 import { keyOwnerTable } from "../../src/bench/report.js";
@@ -55,6 +55,29 @@ test("the cluster config sends each node's broker connection to each peer throug
     nodeB.cluster?.settings.leaseRoots.map((rule) => [rule.pattern, rule.home]),
     [["/maestro-bench/r0", "a"], ["/maestro-bench/r1", "b"]],
   );
+});
+
+test("a lab lease root's policy and durability reach the nodes' config unchanged, and the node checks them", () => {
+  const policy = { name: "majority-window", share: 0.6, windowMs: 4000, holdMs: 2000 };
+  const topology = parseLabTopology({
+    deployment: "maestro-cluster",
+    regions: ["a", "b"],
+    leaseRoots: [{ path: "/hot", home: "b", policy, durability: "global" }],
+  });
+  assert.deepEqual(topology.leaseRoots, [{ path: "/hot", home: "b", policy, durability: "global" }]);
+  const nodes: MaestroClusterNode[] = [
+    { id: "a-1", region: "a", clientPort: 1001, brokerPort: 1002 },
+    { id: "b-1", region: "b", clientPort: 2001, brokerPort: 2002 },
+  ];
+  const write = (leaseRoots: LabLeaseRoot[]): string => {
+    const path = join(mkdtempSync(join(tmpdir(), "lab-cluster-")), "cluster.json");
+    writeFileSync(path, JSON.stringify(maestroClusterConfig(nodes, () => 9000, { leaseRoots, secret: "s".repeat(32) })));
+    return path;
+  };
+  const rule = loadNodeConfig(write(topology.leaseRoots), { node: "a-1", overrides: {} }).cluster?.settings.leaseRoots[0];
+  assert.deepEqual(rule, { pattern: "/hot", home: "b", durability: "global", policy });
+  const bad = [{ path: "/hot", home: "b", policy: { name: "majority-window", share: 0.4 } }];
+  assert.throws(() => loadNodeConfig(write(bad), { node: "a-1", overrides: {} }), /leaseRoots\[0\]\.policy\.share/);
 });
 
 test("leas readiness: every expected unit at its owner, held (not lapsed) there", () => {
