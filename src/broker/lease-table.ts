@@ -40,6 +40,8 @@ interface Move {
   state: "revoking" | "released" | "recorded";
   revokeSentMs: number;
   releasedThrough: bigint;
+  /** A grant written into the very delta that creates the unit (nothing to release first). */
+  atCreation?: true;
 }
 
 export interface LeaseView {
@@ -126,6 +128,24 @@ export class LeaseTable {
     else this.#effects.send(move.from, { type: "revoke", unit: move.unit, epoch: move.epoch });
   }
 
+  /**
+   * Proactive leasing (design section 4): the root's region commits the
+   * delta that creates lease root `unit`, and the row giving the unit to
+   * `to` goes into that same delta. The root's region holds the unit
+   * (implicitly or by row) or it was never leased, so there is nothing to
+   * release; the move stays listed, which keeps the root's own writes off
+   * the unit, until the row comes back applied.
+   */
+  grantAtCreation(unit: UnitName, to: RegionName, reason: string, nowMs: number): LeaseRecord {
+    const current = this.lease(unit);
+    if (this.#moves.has(unit)) throw new Error(`grantAtCreation: ${unit} is already moving`);
+    this.#moves.set(unit, {
+      unit, from: current.owner, to, epoch: current.epoch, reason, state: "recorded", revokeSentMs: nowMs, releasedThrough: 0n, atCreation: true,
+    });
+    this.#effects.log("granting a new unit to its creator", { unit, to, epoch: current.epoch + 1, reason });
+    return { unit, owner: to, epoch: current.epoch + 1 };
+  }
+
   /** The owner answered a revoke: nothing more at `epoch`; its deltas run through shipSeq. */
   released(from: RegionName, unit: UnitName, epoch: number, shipSeq: bigint): void {
     const move = this.#moves.get(unit);
@@ -148,7 +168,11 @@ export class LeaseTable {
 
   /** The root's log lost what it had staged: records not yet applied are made again. */
   logFailed(): void {
-    for (const move of this.#moves.values()) if (move.state === "recorded") move.state = "released";
+    for (const move of this.#moves.values()) {
+      // A grant at creation was part of the lost delta: with it went the creation itself.
+      if (move.atCreation === true) this.#moves.delete(move.unit);
+      else if (move.state === "recorded") move.state = "released";
+    }
   }
 
   /** A region renewed every lease it holds; answers which of them are no longer its own. */

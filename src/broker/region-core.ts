@@ -540,16 +540,16 @@ export class RegionCore {
       this.#routeRemote(op, destination, null);
       return;
     }
-    this.commitLocal(op, []);
+    this.commitLocal(op);
   }
 
   /**
-   * Prepares and stages an op as this region's next own delta. `claims`
-   * are lease rows the root writes in the same step (new lease roots it
-   * creates while gathering). Returns false when the prepared delta turned
-   * out to touch a unit this region cannot write (then nothing is staged).
+   * Prepares and stages an op as this region's next own delta. At the root,
+   * a delta that creates lease roots carries their grants (proactive
+   * leasing). Returns false when the prepared delta turned out to touch a
+   * unit this region cannot write (then nothing is staged).
    */
-  commitLocal(op: WriteOp, claims: LeaseRecord[]): boolean {
+  commitLocal(op: WriteOp): boolean {
     if (op.request.op === "deleteEphemerals" && op.request.paths.length === 0) {
       op = { ...op, request: { ...op.request, paths: this.#ownedEphemerals(op.request.sessionId) } };
     }
@@ -562,15 +562,15 @@ export class RegionCore {
       return true;
     }
     const touched = this.units.unitsOfDelta(outcome.delta);
-    const leases = [...claims];
-    for (const unit of touched) {
-      if (this.#ownsActive(unit)) continue;
-      const claim = this.#root?.claimNewUnit(unit, outcome.delta);
-      if (claim === undefined || claim === null) {
-        this.#parked.push(op);
-        return false;
-      }
-      leases.push(claim);
+    const held = new Map([...touched].map((unit) => [unit, this.#ownsActive(unit)]));
+    if ([...held].some(([unit, owned]) => !owned && this.#root?.mayClaimCreated(unit, outcome.delta) !== true)) {
+      this.#parked.push(op);
+      return false;
+    }
+    const leases: LeaseRecord[] = [];
+    for (const [unit, owned] of held) {
+      const claim = this.#root?.claimCreated(unit, outcome.delta, op.origin, owned, this.#nowMs) ?? null;
+      if (claim !== null) leases.push(claim);
     }
     this.#lastAllocatedZxid = ctx.zxid;
     this.#ownSeq += 1n;
@@ -1385,7 +1385,7 @@ export class RegionCore {
       },
     };
     // A close that would touch units we do not own (an ephemeral created meanwhile elsewhere) goes round again.
-    if (!this.commitLocal(op, [])) {
+    if (!this.commitLocal(op)) {
       this.#parked = this.#parked.filter((parked) => parked !== op);
       this.#retryLater(retry);
     }

@@ -247,11 +247,30 @@ export class RootRole {
 
   // ---------------------------------------------------------------- leases
 
-  /** A lease root created by a delta the root commits, never leased before: the root takes it in the same step. */
-  claimNewUnit(unit: UnitName, delta: Delta): LeaseRecord | null {
-    if (this.leases.rows.has(unit) || this.leases.isMoving(unit)) return null;
-    const created = delta.ops.some((op) => op.type === "create" && op.path === unit);
-    return created ? { unit, owner: this.#settings.rootRegion, epoch: 1 } : null;
+  /** A unit the root's region does not hold, but may write into the delta that creates it: never leased, not moving. */
+  mayClaimCreated(unit: UnitName, delta: Delta): boolean {
+    return createsUnit(delta, unit) && !this.leases.rows.has(unit) && !this.leases.isMoving(unit);
+  }
+
+  /**
+   * Proactive leasing (design section 4): a delta the root's region commits
+   * creates lease root `unit`; the lease goes, in that same delta, to the
+   * unit's configured home or else to the region whose client created it
+   * (`origin`). `heldHere`: the root's region holds the unit now. Returns
+   * the row to write, or null when the unit stays as it is (the root keeps
+   * what it holds for itself; a unit someone else holds is parked, the
+   * gathering moves it here first).
+   */
+  claimCreated(unit: UnitName, delta: Delta, origin: RegionName, heldHere: boolean, nowMs: number): LeaseRecord | null {
+    if (!heldHere && !this.mayClaimCreated(unit, delta)) throw new Error(`claimCreated: ${unit} is not the root's to grant`);
+    if (!createsUnit(delta, unit) || this.leases.isMoving(unit)) return null;
+    const rootRegion = this.#settings.rootRegion;
+    const wanted = this.#units.unitRule(unit).home ?? origin;
+    // A region whose leases ran out would hold a unit nobody can write; the root keeps it instead.
+    const to = wanted !== rootRegion && this.leases.expired(wanted, nowMs) ? rootRegion : wanted;
+    if (heldHere && to === rootRegion) return null;
+    this.#returnTo.delete(unit);
+    return this.leases.grantAtCreation(unit, to, `created by a client of ${origin}`, nowMs);
   }
 
   /**
@@ -263,13 +282,19 @@ export class RootRole {
     const units = this.#core.unitsNamedBy(op.request);
     for (const unit of units) {
       this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
-      const owner = this.leases.lease(unit).owner;
-      if (owner !== this.#settings.rootRegion && !this.#returnTo.has(unit)) this.#returnTo.set(unit, owner);
-      this.#noteMove(unit, this.#settings.rootRegion, nowMs);
-      this.leases.move(unit, this.#settings.rootRegion, "gathering a spanning write", nowMs);
+      this.#bringHere(unit, nowMs);
     }
     this.#gathering.push({ op, units });
     this.#runGathered(nowMs);
+  }
+
+  /** Moves a unit a gathered write needs to the root's region, remembering where it goes back to. */
+  #bringHere(unit: UnitName, nowMs: number): void {
+    const owner = this.leases.lease(unit).owner;
+    if (owner === this.#settings.rootRegion) return;
+    if (!this.#returnTo.has(unit)) this.#returnTo.set(unit, owner);
+    this.#noteMove(unit, this.#settings.rootRegion, nowMs);
+    this.leases.move(unit, this.#settings.rootRegion, "gathering a spanning write", nowMs);
   }
 
   /** Ship batches waiting for dependencies, for diagnostics. */
@@ -288,6 +313,8 @@ export class RootRole {
     for (const gathering of waiting) {
       const ready = gathering.units.every((unit) => this.#core.lease(unit).owner === this.#settings.rootRegion && !this.leases.isMoving(unit));
       if (!ready && nowMs < gathering.op.deadlineMs) {
+        // A unit that was moving elsewhere when the gathering asked for it (a grant at creation, a policy's move) is asked for again.
+        for (const unit of gathering.units) if (!this.leases.isMoving(unit)) this.#bringHere(unit, nowMs);
         this.#gathering.push(gathering);
         continue;
       }
@@ -378,4 +405,8 @@ export class RootRole {
     if (!this.#deciders.has(unit) || this.leases.isMoving(unit) || this.leases.lease(unit).owner === to) return;
     this.#lastMoveMs.set(unit, nowMs);
   }
+}
+
+function createsUnit(delta: Delta, unit: UnitName): boolean {
+  return delta.ops.some((op) => op.type === "create" && op.path === unit);
 }

@@ -57,6 +57,8 @@ const keys = ["k0", "k1", "k2"];
 /** Units and their configuration: the root unit stays out of the workload. */
 const unitPaths = ["/r1", "/r2", "/shared", "/g", "/p/a", "/p/b"];
 const ephemeralUnits = ["/e1", "/e2"];
+/** Lease roots clients create and delete: children of /p (homed at r2) and of /q (no home: the creator's). */
+const createdUnits = ["/p", "/q"].flatMap((parent) => [0, 1, 2].map((index) => `${parent}/c${index}`));
 const homeUnits: Record<RegionName, string[]> = { r0: ["/shared"], r1: ["/r1", "/g"], r2: ["/r2", "/p/a", "/p/b"] };
 
 const simulatedLeaseRoots: LeaseRootRule[] = [
@@ -65,6 +67,7 @@ const simulatedLeaseRoots: LeaseRootRule[] = [
   { pattern: "/shared", home: null, durability: "region", policy: { name: "static" } },
   { pattern: "/g", home: "r1", durability: "global", policy: { name: "static" } },
   { pattern: "/p/*", home: "r2", durability: "region", policy: { name: "static" } },
+  { pattern: "/q/*", home: null, durability: "region", policy: { name: "static" } },
   { pattern: "/e1", home: "r1", durability: "region", policy: { name: "static" } },
   { pattern: "/e2", home: "r2", durability: "region", policy: { name: "static" } },
 ];
@@ -115,7 +118,7 @@ function settingsFor(region: RegionName, policy: SimulatedPolicy): BrokerSetting
 function setupDeltas(): Delta[] {
   const tree = new DataTree();
   const deltas: Delta[] = [];
-  const paths = ["/r1", "/r2", "/shared", "/g", "/p", "/p/a", "/p/b", "/e1", "/e2"];
+  const paths = ["/r1", "/r2", "/shared", "/g", "/p", "/p/a", "/p/b", "/q", "/e1", "/e2"];
   for (const unit of unitPaths) for (const key of keys) paths.push(`${unit}/${key}`);
   let zxid = 1n;
   for (const path of paths) {
@@ -636,12 +639,20 @@ export class Simulation {
     });
   }
 
-  /** Create or delete a lease root under /p/* (spans the root unit and the new unit); not in the history. */
+  /**
+   * Create or delete a lease root under /p/* or /q/* (spans the root unit and
+   * the new unit), or write a child of one under /q/* (its creator's unit,
+   * proactive leasing); not in the history.
+   */
   #issueSpanning(session: ClientSession): void {
-    const path = `/p/c${session.random.int(3)}`;
-    const request: WriteRequest = session.random.chance(0.6)
-      ? { op: "create", kind: "create", path, data: Buffer.from("lease-root"), acl: openAcl, flags: 0, ttl: -1n }
-      : { op: "delete", path, version: -1 };
+    const path = session.random.pick(createdUnits);
+    const roll = session.random.next();
+    const child = `${path}/v`;
+    const request: WriteRequest =
+      roll < 0.35 ? { op: "create", kind: "create", path, data: Buffer.from("lease-root"), acl: openAcl, flags: 0, ttl: -1n }
+      : roll < 0.55 ? { op: "delete", path, version: -1 }
+      : roll < 0.8 ? { op: "create", kind: "create", path: child, data: Buffer.from(session.name), acl: openAcl, flags: 0, ttl: -1n }
+      : { op: "delete", path: child, version: -1 };
     this.#unrecorded(session, request);
   }
 
@@ -696,7 +707,7 @@ export class Simulation {
 
   /** Safety after every step: one writer per unit, and one owner per unit and epoch everywhere. */
   #checkStep(): void {
-    for (const unit of [...unitPaths, ...ephemeralUnits]) {
+    for (const unit of [...unitPaths, ...ephemeralUnits, ...createdUnits]) {
       const writers = this.#nodes.filter((n) => n.alive && n.core.ownsActiveUnit(unit));
       if (writers.length > 1) this.#fail(`unit ${unit} writable by ${writers.map((n) => `${n.region} (${n.core.describeLease(unit)})`).join(" and ")}`);
     }

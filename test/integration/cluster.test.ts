@@ -26,6 +26,7 @@ const leaseRoots = [
   { path: "/west", home: "west" },
   { path: "/shared" },
   { path: "/app/*", home: "west" },
+  { path: "/team/*" },
 ];
 const timing = { leaseTermMs: 3_000, renewIntervalMs: 500, forwardTimeoutMs: 5_000, ownerUnreachableMs: 3_000 };
 
@@ -124,10 +125,12 @@ describe("three regions on loopback", { timeout: 120_000 }, () => {
 
   test("lease roots are created from any region", { timeout: stepTimeoutMs }, async () => {
     // /east: the root owns it and "/"; /west: "/" and west's unit, gathered at the root; /shared, /app: forwarded to the root.
+    // /shared has no home, so its creator (south) gets its lease in the creating delta.
     await untilDelivered(() => east.create("/east"), "create /east");
     await untilDelivered(() => west.create("/west"), "create /west");
     await untilDelivered(() => south.create("/shared"), "create /shared");
     await untilDelivered(() => south.create("/app"), "create /app");
+    await untilDelivered(() => west.create("/team"), "create /team");
     for (const path of ["/east", "/west", "/shared", "/app"]) await converged(path, null);
   });
 
@@ -186,6 +189,21 @@ describe("three regions on loopback", { timeout: 120_000 }, () => {
     await eventually(async () => (await leaseOwners(westPort)).get("/app/x") === "west", convergeMs, "/app/x owned by west");
   });
 
+  test("a region that creates a lease root with no home gets its lease in the same step (proactive leasing)", { timeout: stepTimeoutMs }, async () => {
+    const southPort = cluster.member("south-1").clientPort;
+    await untilDelivered(() => south.create("/team/s", Buffer.from("s")), "create /team/s");
+    // The create's answer waits until south applied it, and the grant is in that very delta.
+    assert.equal((await leaseOwners(southPort)).get("/team/s"), "south");
+    await untilDelivered(() => south.create("/team/s/child", Buffer.from("c")), "create /team/s/child");
+    await converged("/team/s/child", "c");
+    // South committed the child itself: its own count for the unit says so (a forwarded write is counted by its owner).
+    const report = JSON.parse(await fourLetterWord(southPort, "leas")) as { units: Array<LeaseUnit & { writesByOrigin: Record<string, number> }> };
+    assert.deepEqual(report.units.find((entry) => entry.unit === "/team/s")?.writesByOrigin, { south: 1 });
+    for (const member of cluster.members) {
+      await eventually(async () => (await leaseOwners(member.clientPort)).get("/team/s") === "south", convergeMs, `${member.id} sees /team/s at south`);
+    }
+  });
+
   test("an ephemeral of an east session in a west unit disappears everywhere once the session closes", { timeout: stepTimeoutMs }, async () => {
     const owner = await ZkClient.connect(`127.0.0.1:${cluster.member("east-1").clientPort}`);
     await owner.create("/west/eph", Buffer.from("e"), CreateMode.EPHEMERAL);
@@ -218,7 +236,7 @@ describe("three regions on loopback", { timeout: 120_000 }, () => {
   });
 
   test("leas lists every unit with its owner, the same in every region", { timeout: stepTimeoutMs }, async () => {
-    const expected = new Map([["/", "east"], ["/east", "east"], ["/west", "west"], ["/shared", "east"], ["/app/x", "west"]]);
+    const expected = new Map([["/", "east"], ["/east", "east"], ["/west", "west"], ["/shared", "south"], ["/app/x", "west"], ["/team/s", "south"]]);
     for (const member of cluster.members) {
       await eventually(
         async () => {

@@ -61,7 +61,8 @@ const shownUnits = ["/", "/a", "/b", "/g"];
 
 /**
  * /a (home r1) and /b (home r2) are `region` units, /g (home r1) a `global`
- * one, children of /p are units of r2; /c sits in the root unit. Term 3 s,
+ * one, children of /p are units of r2, children of /q units without a home
+ * (their creator gets them); /c sits in the root unit. Term 3 s,
  * renewals every 500 ms, clock drift bound 1 %: an owner's lease ends 30 ms
  * early, the root waits 30 ms longer.
  */
@@ -72,18 +73,19 @@ export function scriptSettings(region: RegionName): BrokerSettings {
       { pattern: "/b", home: "r2", durability: "region", policy: { name: "static" } },
       { pattern: "/g", home: "r1", durability: "global", policy: { name: "static" } },
       { pattern: "/p/*", home: "r2", durability: "region", policy: { name: "static" } },
+      { pattern: "/q/*", home: null, durability: "region", policy: { name: "static" } },
     ]),
     streamRetainedDeltasMax: 100_000,
     forwardsInFlightMax: 100,
   };
 }
 
-/** Every region starts from the same tree: the units' roots, a key in each, and /c, /p in the root unit. */
+/** Every region starts from the same tree: the units' roots, a key in each, and /c, /p, /q in the root unit. */
 function setupDeltas(): Delta[] {
   const tree = new DataTree();
   const deltas: Delta[] = [];
   let zxid = 1n;
-  for (const path of ["/a", "/a/k", "/b", "/b/k", "/g", "/g/k", "/c", "/c/k", "/p"]) {
+  for (const path of ["/a", "/a/k", "/b", "/b/k", "/g", "/g/k", "/c", "/c/k", "/p", "/q"]) {
     const request: WriteRequest = { op: "create", kind: "create", path, data: Buffer.from("init"), acl: openAcl, flags: 0, ttl: -1n };
     const outcome = prepare(tree, request, { sessionId: 0n, authIds: [], zxid, timeMs: 0n }, treeOptions);
     if (!outcome.ok) throw new Error(`setup: create ${path} failed with ${outcome.err}`);
