@@ -2,7 +2,8 @@
 // `npm run bench -- ...`: the workload generator of issue 5. Drives a
 // ZooKeeper-protocol server through node-zookeeper-client from worker
 // threads with an operation mix over a key space, keys drawn per region
-// from a distribution (uniform, zipfian, normal per region, moving hotspot).
+// from a distribution (uniform, zipfian, normal per region, moving hotspot,
+// a locality share per region).
 //
 //   npm run bench -- --maestro --duration-s 10 --sessions 16
 //   npm run bench -- --compare --rounds 2 --mix all --distribution zipfian:0.99
@@ -27,13 +28,13 @@ import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { startZooKeeper } from "./zookeeper-standalone.mjs";
+import { fourLetterWord, startZooKeeper } from "./zookeeper-standalone.mjs";
 import { startMaestro } from "./maestro-process.mjs";
 import { runClosedLoop } from "../bench/lib/closed-loop.mjs";
 import { decodeHistogram } from "../bench/lib/histogram.mjs";
 import { keyCountMax, setUpKeySpace } from "../bench/lib/mix-workload.mjs";
 import { machineInfo } from "../bench/lib/process-stats.mjs";
-import { parseDistribution } from "../dist/src/bench/distributions.js";
+import { parseDistribution, parseLocality } from "../dist/src/bench/distributions.js";
 import { parseMix } from "../dist/src/bench/mix.js";
 import { chartPercentiles, keyOwnerTable, latencyTable, ratios, ratioTable, regionTable, reportHtml } from "../dist/src/bench/report.js";
 
@@ -41,6 +42,9 @@ const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const workerModule = new URL("../bench/lib/mix-worker.mjs", import.meta.url);
 const sessionsMax = 1024;
 const serverReadyTimeoutMs = 60_000;
+/** --watch: a four-letter word that does not answer within this long is recorded as an error. */
+const watchTimeoutMs = 2_000;
+const watchRepliesMax = 100_000;
 
 const usage = `usage: npm run bench -- (--target HOST:PORT | --maestro | --zookeeper | --compare) [options]
   --target A[,B...]     running servers: region r's sessions use address r mod count
@@ -57,7 +61,10 @@ const usage = `usage: npm run bench -- (--target HOST:PORT | --maestro | --zooke
   --keys N              key nodes (default 1000, at most ${keyCountMax})
   --locks N             lock directories for the lock recipe (default 16)
   --regions N           sessions are spread over N regions (session i in region i mod N) (default 1)
-  --distribution D      uniform | zipfian:s | normal:sigma | hotspot:sigma:periodMs (default uniform)
+  --distribution D      uniform | zipfian:s | normal:sigma | hotspot:sigma:periodMs | locality:P (default uniform)
+  --locality P          same as --distribution locality:P: region r's keys lie in its own slice with
+                        probability P % (uniform there), else uniformly in one of the other slices
+                        (picked evenly); needs --regions >= 2; not together with --distribution
   --region-subtrees     keys of region slice s under ROOT/r<s>/k<key> instead of ROOT/keys/k<key>
   --seed N              seed of every session's generators (default 1)
   --rounds N            runs per target, alternating order (default 1)
@@ -65,6 +72,9 @@ const usage = `usage: npm run bench -- (--target HOST:PORT | --maestro | --zooke
   --maestro-port P      (default 2391)    --zookeeper-port P (default 2491)
   --output FILE         JSON result (default bench/results/bench-<date>.json); the HTML page
                         goes next to it (.html) unless --html says otherwise
+  --watch WORD          ask every target address the four-letter word WORD (e.g. leas) every
+                        --watch-interval-ms during each run and once after it; replies go in the JSON
+  --watch-interval-ms N (default 1000)
   --no-progress         no progress line even on a terminal
   --timeout-s S         bound on the whole command (default 900)`;
 
@@ -87,7 +97,8 @@ function parseOptions(argv) {
       keys: { type: "string", default: "1000" },
       locks: { type: "string", default: "16" },
       regions: { type: "string", default: "1" },
-      distribution: { type: "string", default: "uniform" },
+      distribution: { type: "string" },
+      locality: { type: "string" },
       "region-subtrees": { type: "boolean", default: false },
       seed: { type: "string", default: "1" },
       rounds: { type: "string", default: "1" },
@@ -96,6 +107,8 @@ function parseOptions(argv) {
       "zookeeper-port": { type: "string", default: "2491" },
       output: { type: "string" },
       html: { type: "string" },
+      watch: { type: "string" },
+      "watch-interval-ms": { type: "string", default: "1000" },
       "no-progress": { type: "boolean", default: false },
       "timeout-s": { type: "string", default: "900" },
       help: { type: "boolean", default: false },
@@ -117,8 +130,15 @@ function parseOptions(argv) {
     targets.push("target");
   }
   if (!values.help && targets.length === 0) throw new Error("say what to measure: --target HOST:PORT, --maestro, --zookeeper or --compare");
+  if (values.locality !== undefined && values.distribution !== undefined) {
+    throw new Error(`--locality ${values.locality} and --distribution ${values.distribution} both say how keys are drawn; give one (--locality P is --distribution locality:P)`);
+  }
+  if (values.watch !== undefined && !/^[a-z]{4}$/.test(values.watch)) throw new Error(`--watch takes a four-letter word such as leas, got ${values.watch}`);
+  const distributionText = values.locality !== undefined ? `locality:${values.locality}` : (values.distribution ?? "uniform");
+  const distribution = values.locality !== undefined ? parseLocality(values.locality) : parseDistribution(distributionText);
   const keys = number("keys", 1, keyCountMax);
   const regions = number("regions", 1, Math.min(keys, 64));
+  if (distribution.kind === "locality" && regions < 2) throw new Error(`--locality needs --regions 2 or more (with one region every key is local), got ${regions}`);
   return {
     help: values.help,
     targets,
@@ -136,8 +156,8 @@ function parseOptions(argv) {
     keys,
     locks: number("locks", 1, 10_000),
     regions,
-    distributionText: values.distribution,
-    distribution: parseDistribution(values.distribution),
+    distributionText,
+    distribution,
     regionSubtrees: values["region-subtrees"],
     seed: number("seed", 0, 2 ** 31),
     rounds: number("rounds", 1, 100),
@@ -146,6 +166,8 @@ function parseOptions(argv) {
     zookeeperPort: number("zookeeper-port", 1, 65535),
     output: values.output === undefined ? undefined : resolve(values.output),
     html: values.html === undefined ? undefined : resolve(values.html),
+    watchWord: values.watch,
+    watchIntervalMs: number("watch-interval-ms", 100, 600_000),
     progress: !values["no-progress"] && process.stdout.isTTY === true,
     timeoutMs: number("timeout-s", 1, 86_400) * 1000,
   };
@@ -182,6 +204,62 @@ function progressLine(run, options) {
   };
 }
 
+/** A four-letter word's reply: parsed when it is JSON (leas), else its text. */
+function replyValue(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text.trim();
+  }
+}
+
+/**
+ * --watch: asks every address `word` now and every intervalMs until stop(),
+ * then once more after the run. Resolves stop() with the samples
+ * { atEpochMs, phase: "run" | "after", address, reply | error }; one round of
+ * questions at a time, each bounded by watchTimeoutMs.
+ */
+function watchServers(addresses, word, intervalMs) {
+  const samples = [];
+  const ask = (phase) =>
+    Promise.all(
+      addresses.map(async (address) => {
+        const separator = address.lastIndexOf(":");
+        const atEpochMs = Date.now();
+        const sample = { atEpochMs, phase, address };
+        try {
+          sample.reply = replyValue(await fourLetterWord(address.slice(0, separator), Number(address.slice(separator + 1)), word, watchTimeoutMs));
+        } catch (error) {
+          sample.error = error?.message ?? String(error);
+        }
+        if (samples.length < watchRepliesMax) samples.push(sample);
+      }),
+    );
+  let stopped = false;
+  let wake = () => {};
+  let timer;
+  const loop = (async () => {
+    while (!stopped) {
+      await ask("run");
+      if (stopped) break;
+      await new Promise((resolvePromise) => {
+        wake = resolvePromise;
+        timer = setTimeout(resolvePromise, intervalMs);
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      wake();
+      await loop;
+      await ask("after");
+      return samples;
+    },
+  };
+}
+
 /** Latency by percentile for the charts, from an encoded histogram. */
 function distributionOf(encoded) {
   const histogram = decodeHistogram(encoded);
@@ -192,50 +270,69 @@ async function measure(run, options) {
   const server = await startServer(run.target, options);
   try {
     const addresses = server === null ? options.targetAddresses : [`${server.host}:${server.port}`];
-    const connectionString = addresses[0];
-    for (const address of new Set(addresses)) {
-      await setUpKeySpace({
-        connectionString: address,
-        root: options.root,
-        keyCount: options.keys,
-        lockCount: options.locks,
-        valueBytes: options.valueBytes,
-        regionCount: options.regions,
-        regionSubtrees: options.regionSubtrees,
-      });
+    const watch = options.watchWord === undefined ? null : watchServers([...new Set(addresses)], options.watchWord, options.watchIntervalMs);
+    let watched = null;
+    const measureWindow = {};
+    try {
+      // The first address makes the key space (each region slice's keys through its
+      // region's own address); the others only check that they see it.
+      for (const [index, address] of [...new Set(addresses)].entries()) {
+        await setUpKeySpace({
+          connectionString: address,
+          root: options.root,
+          keyCount: options.keys,
+          lockCount: options.locks,
+          valueBytes: options.valueBytes,
+          regionCount: options.regions,
+          regionSubtrees: options.regionSubtrees,
+          regionAddresses: index === 0 ? addresses : [address],
+        });
+      }
+      const result = await runWorkload(run, options, addresses, measureWindow);
+      watched = watch === null ? null : await watch.stop();
+      return { ...run, addresses, serverPid: server?.pid ?? null, ...result, measureWindow, ...(watched === null ? {} : { watch: { word: options.watchWord, samples: watched } }) };
+    } finally {
+      if (watch !== null && watched === null) await watch.stop();
     }
-    const progress = progressLine(run, options);
-    const result = await runClosedLoop({
-      connectionString,
-      clients: options.sessions,
-      workers: Math.max(1, Math.min(options.sessions, options.workers === "auto" ? availableParallelism() : options.workers)),
-      warmupMs: options.warmupMs,
-      durationMs: options.durationMs,
-      operationsPerClientMax: options.operationsPerSessionMax,
-      workerModule,
-      workloadName: "mix",
-      workloadOptions: {
-        root: options.root,
-        keyCount: options.keys,
-        regionCount: options.regions,
-        lockCount: options.locks,
-        distribution: options.distribution,
-        regionSubtrees: options.regionSubtrees,
-        mix: options.mix,
-        valueBytes: options.valueBytes,
-        seed: options.seed,
-        ratePerSecond: options.ratePerSecond,
-        regionAddresses: addresses,
-        runId: `${Date.now().toString(36)}${run.round}`,
-      },
-      onProgress: progress.update,
-    });
-    progress.done();
-    for (const summary of Object.values(result.byType)) summary.distribution = distributionOf(summary.histogram);
-    return { ...run, addresses, serverPid: server?.pid ?? null, ...result };
   } finally {
     if (server !== null) await server.stop();
   }
+}
+
+/** The workers' part of a run; measureWindow gets the epoch milliseconds of the recorded window's edges. */
+async function runWorkload(run, options, addresses, measureWindow) {
+  const connectionString = addresses[0];
+  const progress = progressLine(run, options);
+  const result = await runClosedLoop({
+    connectionString,
+    clients: options.sessions,
+    workers: Math.max(1, Math.min(options.sessions, options.workers === "auto" ? availableParallelism() : options.workers)),
+    warmupMs: options.warmupMs,
+    durationMs: options.durationMs,
+    operationsPerClientMax: options.operationsPerSessionMax,
+    workerModule,
+    workloadName: "mix",
+    workloadOptions: {
+      root: options.root,
+      keyCount: options.keys,
+      regionCount: options.regions,
+      lockCount: options.locks,
+      distribution: options.distribution,
+      regionSubtrees: options.regionSubtrees,
+      mix: options.mix,
+      valueBytes: options.valueBytes,
+      seed: options.seed,
+      ratePerSecond: options.ratePerSecond,
+      regionAddresses: addresses,
+      runId: `${Date.now().toString(36)}${run.round}`,
+    },
+    onProgress: progress.update,
+    onMeasureStart: () => (measureWindow.fromEpochMs = Date.now()),
+    onMeasureEnd: () => (measureWindow.toEpochMs = Date.now()),
+  });
+  progress.done();
+  for (const summary of Object.values(result.byType)) summary.distribution = distributionOf(summary.histogram);
+  return result;
 }
 
 function commandLine(argv) {
@@ -289,6 +386,7 @@ async function main(argv) {
     ratios: comparison,
   };
   writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`);
+  for (const run of runs) if (run.watch !== undefined) console.log(`${run.label} --watch ${run.watch.word}: ${run.watch.samples.length} replies, ${run.watch.samples.filter((sample) => sample.error !== undefined).length} errors`);
   const tables = [table, regions, owners].filter((text) => text !== null).join("\n\n");
   writeFileSync(paths.html, reportHtml({ title: "Maestro bench", command, table: tables, runs }));
   console.log(`\nresult: ${relative(process.cwd(), paths.json)}\nchart:  ${relative(process.cwd(), paths.html)}`);

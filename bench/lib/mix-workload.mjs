@@ -41,8 +41,13 @@ export function keyParents(root, { regionCount = 1, regionSubtrees = false } = {
  * server that makes each region subtree a lease unit has the unit before
  * its keys arrive. A node already there (read locally) is not created
  * again, so a second address of a replicated deployment costs only reads.
+ * With regionSubtrees and several regionAddresses (region r's server at
+ * regionAddresses[r mod count]) slice s's keys are made through region s's
+ * server, one slice after another: a server that counts writes to a unit by
+ * origin region (a migration policy) then sees the set-up's writes come from
+ * the unit's home, not a burst from the first region that would move it.
  */
-export async function setUpKeySpace({ connectionString, root, keyCount, lockCount, valueBytes, regionCount = 1, regionSubtrees = false }) {
+export async function setUpKeySpace({ connectionString, root, keyCount, lockCount, valueBytes, regionCount = 1, regionSubtrees = false, regionAddresses = [] }) {
   if (keyCount > keyCountMax) throw new RangeError(`--keys must be at most ${keyCountMax}`);
   const space = { keyCount, regionCount, regionSubtrees };
   const client = await connect(connectionString);
@@ -51,10 +56,16 @@ export async function setUpKeySpace({ connectionString, root, keyCount, lockCoun
   } finally {
     client.close();
   }
-  const paths = [];
-  for (let key = 0; key < keyCount; key += 1) paths.push(keyPath(root, key, space));
-  for (let lock = 0; lock < lockCount; lock += 1) paths.push(lockPath(root, lock));
-  await ensureNodes(connectionString, paths, Buffer.alloc(valueBytes, 0x61));
+  const value = Buffer.alloc(valueBytes, 0x61);
+  const bySlice = regionSubtrees && regionAddresses.length > 1;
+  const pathsByAddress = new Map([[connectionString, []]]);
+  for (let key = 0; key < keyCount; key += 1) {
+    const address = bySlice ? regionAddresses[regionSliceOf(key, space) % regionAddresses.length] : connectionString;
+    if (!pathsByAddress.has(address)) pathsByAddress.set(address, []);
+    pathsByAddress.get(address).push(keyPath(root, key, space));
+  }
+  for (let lock = 0; lock < lockCount; lock += 1) pathsByAddress.get(connectionString).push(lockPath(root, lock));
+  for (const [address, paths] of pathsByAddress) await ensureNodes(address, paths, value);
 }
 
 async function ensureNodes(connectionString, paths, value) {

@@ -34,7 +34,13 @@ export type DistributionSpec =
   /** Each region's keys centred on its own slice of the key space; sigma in keys. */
   | { readonly kind: "normal"; readonly sigma: number }
   /** Every region's keys centred on the hot region's slice, which moves every periodMs. */
-  | { readonly kind: "hotspot"; readonly sigma: number; readonly periodMs: number };
+  | { readonly kind: "hotspot"; readonly sigma: number; readonly periodMs: number }
+  /**
+   * Region r's keys lie in its own slice with probability percent/100,
+   * uniformly there; otherwise in one of the other slices, picked evenly,
+   * uniformly within it.
+   */
+  | { readonly kind: "locality"; readonly percent: number };
 
 export interface KeyChooser {
   /** A key in [0, keyCount) for a client of `region`, at `elapsedMs` since the run began. */
@@ -62,6 +68,16 @@ export function regionCentre(region: number, space: KeySpace): number {
  */
 export function regionSliceOf(key: number, space: KeySpace): number {
   return Math.min(space.regionCount - 1, Math.max(0, Math.floor((key * space.regionCount) / space.keyCount)));
+}
+
+/**
+ * The keys of region slice `slice`: [start, end), exactly the keys k with
+ * regionSliceOf(k) === slice. Integer arithmetic: start = ceil(slice·N/R).
+ */
+export function regionSliceBounds(slice: number, space: KeySpace): { start: number; end: number } {
+  const { keyCount, regionCount } = space;
+  const startOf = (index: number): number => Math.floor((index * keyCount + regionCount - 1) / regionCount);
+  return { start: startOf(slice), end: startOf(slice + 1) };
 }
 
 /** Which region is hot at elapsedMs: region 0 first, then 1, 2, ... and round again. */
@@ -99,6 +115,31 @@ function searchCumulative(cumulative: Float64Array, u: number): number {
   return low;
 }
 
+/**
+ * The locality chooser: one draw decides local (draw·100 < percent, so 0
+ * never and 100 always), then, for a remote key, one picks among the other
+ * R-1 slices evenly, so each of them gets (100-percent)/(R-1) % of a
+ * region's keys whatever their sizes; the last draw picks a key uniformly in
+ * the slice. Uniform within a slice, not normal: every key of a unit is as
+ * likely as any other, so the sweep varies only where writes go.
+ */
+function localityChooser(percent: number, space: KeySpace, random: Random): KeyChooser {
+  if (!(percent >= 0 && percent <= 100)) throw new RangeError(`locality percent must be in [0, 100], got ${percent}`);
+  const { regionCount } = space;
+  if (regionCount < 2) throw new RangeError("locality needs at least 2 regions (--regions): with one there is no other slice");
+  const slices = Array.from({ length: regionCount }, (_, slice) => regionSliceBounds(slice, space));
+  return {
+    next: (region) => {
+      const own = region % regionCount;
+      const local = random() * 100 < percent;
+      // Other slices are own+1 .. own+R-1 (mod R): offset in [1, R-1].
+      const slice = local ? own : (own + 1 + Math.floor(random() * (regionCount - 1))) % regionCount;
+      const { start, end } = slices[slice]!;
+      return start + Math.floor(random() * (end - start));
+    },
+  };
+}
+
 export function keyChooser(spec: DistributionSpec, space: KeySpace, random: Random): KeyChooser {
   checkKeySpace(space);
   const { keyCount, regionCount } = space;
@@ -122,10 +163,19 @@ export function keyChooser(spec: DistributionSpec, space: KeySpace, random: Rand
           return wrapKey(regionCentre(hot, space) + spec.sigma * standardNormal(random), keyCount);
         },
       };
+    case "locality":
+      return localityChooser(spec.percent, space, random);
   }
 }
 
-/** Parses "uniform", "zipfian:s", "normal:sigma", "hotspot:sigma:periodMs" (the CLI's --distribution). */
+/** Parses a locality percentage, "0" to "100" (the CLI's --locality P, or --distribution locality:P). */
+export function parseLocality(text: string): DistributionSpec {
+  const percent = text.trim() === "" ? Number.NaN : Number(text);
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new RangeError(`--locality must be a number in [0, 100] (percent of a region's keys in its own slice), got ${text}`);
+  return { kind: "locality", percent };
+}
+
+/** Parses "uniform", "zipfian:s", "normal:sigma", "hotspot:sigma:periodMs", "locality:percent" (the CLI's --distribution). */
 export function parseDistribution(text: string): DistributionSpec {
   const [kind, ...parameters] = text.split(":");
   const numberAt = (index: number, fallback: number): number => {
@@ -144,7 +194,9 @@ export function parseDistribution(text: string): DistributionSpec {
       return { kind: "normal", sigma: numberAt(0, 50) };
     case "hotspot":
       return { kind: "hotspot", sigma: numberAt(0, 50), periodMs: numberAt(1, 10_000) };
+    case "locality":
+      return parseLocality(parameters[0] ?? "");
     default:
-      throw new RangeError(`--distribution: unknown kind ${kind}; one of uniform, zipfian:s, normal:sigma, hotspot:sigma:periodMs`);
+      throw new RangeError(`--distribution: unknown kind ${kind}; one of uniform, zipfian:s, normal:sigma, hotspot:sigma:periodMs, locality:percent`);
   }
 }
