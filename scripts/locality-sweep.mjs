@@ -246,10 +246,19 @@ function leasesOf(run, homes) {
   const finalSamples = samples.filter((sample) => sample.phase === "after");
   const rootFinal = finalSamples.find((sample) => sample.reply?.root === true) ?? rootSamples.at(-1);
   const ownersAtEnd = {};
-  const writesByOrigin = {};
+  const writesSinceStart = {};
   for (const unit of rootFinal?.reply?.units ?? []) {
     ownersAtEnd[unit.unit] = unit.owner;
-    writesByOrigin[unit.unit] = unit.writesByOrigin;
+    writesSinceStart[unit.unit] = unit.writesByOrigin;
+  }
+  // The root's counts are since it started (set-up included): the recorded window's
+  // writes are the final counts less those of the last sample before the window.
+  const beforeWindow = rootSamples.filter((sample) => sample.atEpochMs <= fromMs).at(-1);
+  const countsBefore = new Map((beforeWindow?.reply?.units ?? []).map((unit) => [unit.unit, unit.writesByOrigin ?? {}]));
+  const writesByOrigin = {};
+  for (const [unit, counts] of Object.entries(writesSinceStart)) {
+    const before = countsBefore.get(unit) ?? {};
+    writesByOrigin[unit] = Object.fromEntries(Object.entries(counts ?? {}).map(([origin, count]) => [origin, count - (before[origin] ?? 0)]));
   }
   const nodesAgree = finalSamples.every((sample) => Object.entries(ownersAtEnd).every(([unit, owner]) => ownersIn(sample.reply)[unit]?.owner === owner));
   const errors = samples.filter((sample) => sample.error !== undefined).length;
@@ -267,6 +276,8 @@ function leasesOf(run, homes) {
     ownersAtEnd,
     moves,
     writesByOrigin,
+    writesByOriginFrom: beforeWindow === undefined ? null : beforeWindow.atEpochMs - fromMs,
+    writesSinceStart,
     nodesAgree: finalSamples.length > 0 && nodesAgree,
     samples: rootSamples.length,
     sampleErrors: errors,

@@ -52,7 +52,9 @@ export async function setUpKeySpace({ connectionString, root, keyCount, lockCoun
   const space = { keyCount, regionCount, regionSubtrees };
   const client = await connect(connectionString);
   try {
-    for (const path of [root, ...keyParents(root, space), `${root}/locks`]) await ensureNode(client, path);
+    // Read first: a create of a node already there is still a write to the server (on a
+    // multi-region Maestro a create below another unit's node gathers both units).
+    for (const path of [root, ...keyParents(root, space), `${root}/locks`]) if ((await exists(client, path)) === null) await ensureNode(client, path);
   } finally {
     client.close();
   }

@@ -32,7 +32,7 @@ export interface SweepLeases {
   readonly ownersAtEnd: Readonly<Record<string, string>>;
   /** Owner changes the root's view showed, ms from the start of the recorded window (negative: set-up or warm-up). */
   readonly moves: ReadonlyArray<{ readonly unit: string; readonly from: string; readonly to: string; readonly atMs: number; readonly epoch?: number }>;
-  /** unit -> origin region -> writes, as the root counted them at the end (since it started, set-up included). */
+  /** unit -> origin region -> writes the root counted from just before the recorded window to the end (renewals report them). */
   readonly writesByOrigin: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Whether every node named the same owner for every unit at the end. */
   readonly nodesAgree: boolean;
@@ -213,7 +213,7 @@ export function leasesMarkdown(record: SweepRecord): string | null {
       rows.push([run.deployment, `${run.locality}`, unit, home, leases.ownersAtEnd[unit] ?? "?", moves.length === 0 ? "none" : moves.join("; "), `${total}: ${shares}`, leases.nodesAgree ? "yes" : "no"]);
     }
   }
-  return markdownTable(["deployment", "locality %", "unit", "home", "owner at end", "owner or epoch changes (s from the recorded start)", "writes by origin (root's count)", "nodes agree"], 1, rows);
+  return markdownTable(["deployment", "locality %", "unit", "home", "owner at end", "owner or epoch changes (s from the recorded start)", "writes by origin in the recorded window (root's count)", "nodes agree"], 1, rows);
 }
 
 /** When each run ran and what else the machine was doing just before. */
