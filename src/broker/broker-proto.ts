@@ -38,6 +38,7 @@ message Envelope {
     ForwardReply forward_reply = 20;
     Sync sync = 21;
     SyncReply sync_reply = 22;
+    Fenced fenced = 23;
   }
 }
 
@@ -76,6 +77,8 @@ message SyncReply {
   required int64 ship_seq = 3;
   required bool ok = 4;
 }
+
+message Fenced { required int64 ship_seq = 1; repeated string units = 2; }
 
 message Id { required string scheme = 1; required string id = 2; }
 message Acl { required int32 perms = 1; required Id id = 2; }

@@ -61,6 +61,8 @@ export class LeaseTable {
   /** Writes per unit by origin region, as reported with renewals. */
   readonly #writeCounts = new Map<UnitName, Map<RegionName, number>>();
   readonly #startedMs: number;
+  /** Regions an operator declared lost: nothing is granted or returned to them, and what they hold is taken. */
+  readonly #evicted = new Set<RegionName>();
 
   constructor(args: {
     settings: BrokerSettings;
@@ -115,6 +117,10 @@ export class LeaseTable {
   move(unit: UnitName, to: RegionName, reason: string, nowMs: number): void {
     const current = this.lease(unit);
     if (current.owner === to || this.#moves.has(unit)) return;
+    if (this.#evicted.has(to)) {
+      this.#effects.log("not moving a unit to an evicted region", { unit, to, reason });
+      return;
+    }
     const move: Move = {
       unit, from: current.owner, to, epoch: current.epoch, reason, state: "revoking", revokeSentMs: nowMs, releasedThrough: 0n,
     };
@@ -163,7 +169,45 @@ export class LeaseTable {
     if (move.state !== "released" || this.#effects.sequencedThrough(move.from) < move.releasedThrough) return;
     // The move stays listed until the record comes back applied (noteRecorded), so no second record is made.
     move.state = "recorded";
+    // A destination evicted while the move was under way gets nothing: the unit stays with the root's region.
+    if (this.#evicted.has(move.to)) move.to = this.#settings.rootRegion;
     this.#effects.record({ unit: move.unit, owner: move.to, epoch: move.epoch + 1 });
+  }
+
+  get evicted(): ReadonlySet<RegionName> {
+    return this.#evicted;
+  }
+
+  /** An operator declared `region` lost (it must not be the root's): from now on it is treated as expired. */
+  evict(region: RegionName): void {
+    if (region === this.#settings.rootRegion) throw new Error("the root's region cannot be evicted");
+    this.#evicted.add(region);
+  }
+
+  /** An operator gives an evicted region units again. */
+  readmit(region: RegionName): void {
+    this.#evicted.delete(region);
+  }
+
+  /**
+   * Gives `unit` to the root's region at the next epoch without its owner's
+   * release (an evicted owner, or a \`global\` unit's expired one): whatever
+   * the old owner commits at its epoch is fenced from now on. Returns false
+   * while a record for the unit is already on its way (ask again once it is
+   * applied).
+   */
+  forceToRoot(unit: UnitName, reason: string, nowMs: number): boolean {
+    const move = this.#moves.get(unit);
+    if (move?.state === "recorded") return false;
+    const current = this.lease(unit);
+    if (current.owner === this.#settings.rootRegion && move === undefined) return false;
+    this.#moves.delete(unit);
+    this.#effects.log("taking a unit without its owner's release", { unit, owner: current.owner, epoch: current.epoch, reason });
+    this.#moves.set(unit, {
+      unit, from: current.owner, to: this.#settings.rootRegion, epoch: current.epoch, reason, state: "recorded", revokeSentMs: nowMs, releasedThrough: 0n,
+    });
+    this.#effects.record({ unit, owner: this.#settings.rootRegion, epoch: current.epoch + 1 });
+    return true;
   }
 
   /** The root's log lost what it had staged: records not yet applied are made again. */
@@ -208,6 +252,7 @@ export class LeaseTable {
    */
   expired(region: RegionName, nowMs: number): boolean {
     if (region === this.#settings.rootRegion) return false;
+    if (this.#evicted.has(region)) return true;
     const last = this.#renewedMs.get(region) ?? this.#startedMs;
     return nowMs - last > this.#settings.leaseTermMs * (1 + this.#settings.clockDriftMax);
   }
@@ -232,15 +277,7 @@ export class LeaseTable {
   reclaimExpired(nowMs: number): void {
     for (const [unit, row] of this.#globalLeases()) {
       if (row.owner === this.#settings.rootRegion || !this.expired(row.owner, nowMs)) continue;
-      const move = this.#moves.get(unit);
-      if (move?.state === "recorded") continue;
-      this.#moves.delete(unit);
-      this.#effects.log("reclaiming global unit from expired owner", { unit, owner: row.owner, epoch: row.epoch, lastRenewalMs: this.#renewedMs.get(row.owner) ?? null, startedMs: this.#startedMs, nowMs });
-      this.#moves.set(unit, {
-        unit, from: row.owner, to: this.#settings.rootRegion, epoch: row.epoch,
-        reason: "owner lease expired", state: "recorded", revokeSentMs: nowMs, releasedThrough: 0n,
-      });
-      this.#effects.record({ unit, owner: this.#settings.rootRegion, epoch: row.epoch + 1 });
+      this.forceToRoot(unit, "owner lease expired", nowMs);
     }
   }
 

@@ -30,6 +30,10 @@ import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import type { BrokerMessage, Envelope } from "./messages.js";
+import {
+  decodeOperatorReply, decodeOperatorRequest, encodeOperatorReply, encodeOperatorRequest, operatorDialerId, operatorLimits,
+  type OperatorReply, type OperatorRequest,
+} from "./operator.js";
 import type { NodeAddress } from "./settings.js";
 import { BrokerWireError, decodeEnvelope, encodeEnvelope } from "./wire.js";
 
@@ -72,6 +76,8 @@ export interface BrokerTransportOptions {
   logger: Logger;
   onMessage(envelope: Envelope): void;
   onLinkChange(nodeId: string, up: boolean): void;
+  /** Operator commands (operator.ts); without it, a dialer claiming the operator id is refused like any stranger. */
+  onOperator?(request: OperatorRequest): Promise<OperatorReply>;
   reconnectDelayMs?: { min: number; max: number };
   handshakeTimeoutMs?: number;
   outboundQueueBytesMax?: number;
@@ -418,18 +424,23 @@ export class BrokerTransport {
     let peerId: string | null = null;
     const connection = new FramedConnection(socket, this.#logger, {
       onFrame: (frame) => {
+        if (peerId === operatorDialerId) {
+          this.#receiveOperator(connection, frame);
+          return;
+        }
         if (peerId !== null) {
           this.#receiveMessage(peerId, frame);
           return;
         }
         peerId = this.#verifyDialer(connection, frame, acceptorNonce);
         this.#pendingHandshakes -= 1;
-        this.#inboundAuthenticated(peerId, connection);
+        if (peerId === operatorDialerId) this.#operatorAuthenticated(connection);
+        else this.#inboundAuthenticated(peerId, connection);
       },
       onClose: () => {
         this.#accepted.delete(socket);
         if (peerId === null) this.#pendingHandshakes -= 1;
-        else if (this.#inboundByPeer.get(peerId) === socket) this.#inboundByPeer.delete(peerId);
+        else if (peerId !== operatorDialerId && this.#inboundByPeer.get(peerId) === socket) this.#inboundByPeer.delete(peerId);
       },
     });
     connection.startDeadline(this.#handshakeTimeoutMs, "handshake");
@@ -442,7 +453,8 @@ export class BrokerTransport {
     if (frame.length <= idStart) throw new BrokerLinkError(`handshake answer of ${frame.length} bytes is too short`);
     const dialerNonce = frame.subarray(0, handshake.nonceBytes);
     const dialerId = frame.subarray(idStart).toString("utf8");
-    if (!this.#peerIds.has(dialerId)) throw new BrokerLinkError(`dialer claims to be ${JSON.stringify(dialerId)}, not a peer of this node`);
+    const operator = dialerId === operatorDialerId && this.#options.onOperator !== undefined;
+    if (!operator && !this.#peerIds.has(dialerId)) throw new BrokerLinkError(`dialer claims to be ${JSON.stringify(dialerId)}, not a peer of this node`);
     const { secret, self } = this.#options;
     const expected = handshakeProof(secret, handshake.dialLabel, acceptorNonce, dialerNonce, dialerId, self.id);
     if (!proofMatches(expected, frame.subarray(handshake.nonceBytes, idStart))) {
@@ -458,6 +470,24 @@ export class BrokerTransport {
     // A restarted peer dials anew; its old connection may linger half-open.
     this.#inboundByPeer.get(peerId)?.destroy();
     this.#inboundByPeer.set(peerId, connection.socket);
+  }
+
+  #operatorAuthenticated(connection: FramedConnection): void {
+    connection.endDeadline();
+    connection.decoder.frameBytesMax = operatorLimits.frameBytesMax;
+    this.#logger.info({ remote: `${connection.socket.remoteAddress}:${connection.socket.remotePort}` }, "operator connected");
+  }
+
+  /** One operator request: answered on the same connection, whatever the handler does. */
+  #receiveOperator(connection: FramedConnection, frame: Buffer): void {
+    const request = decodeOperatorRequest(frame);
+    const answer = (reply: OperatorReply): void => {
+      if (!connection.socket.destroyed) connection.send(encodeOperatorReply(reply));
+    };
+    this.#options.onOperator!(request).then(answer, (error: unknown) => {
+      this.#logger.error({ err: error }, "operator command failed");
+      answer({ requestId: request.requestId, ok: false, message: `failed: ${describeError(error)}`, detail: "{}" });
+    });
   }
 
   #receiveMessage(peerId: string, frame: Buffer): void {
@@ -498,4 +528,67 @@ function assertOptions(options: BrokerTransportOptions): void {
   const delay = options.reconnectDelayMs;
   if (delay !== undefined && !(delay.min > 0 && delay.max >= delay.min)) problems.push("reconnectDelayMs needs 0 < min <= max");
   if (problems.length > 0) throw new Error(`BrokerTransport: ${problems.join("; ")}`);
+}
+
+/**
+ * Sends one operator request to a node's broker port and waits for its
+ * reply: the dialer's side of the link handshake under the operator id,
+ * then one frame each way. `nodeId` is the node the address belongs to
+ * (its proof names it). Rejects with BrokerLinkError on a wrong secret, a
+ * closed connection, bad bytes or the timeout.
+ */
+export function callOperator(args: {
+  host: string; port: number; nodeId: string; secret: Buffer; request: OperatorRequest; timeoutMs: number;
+}): Promise<OperatorReply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: args.host, port: args.port });
+    const decoder = new FrameDecoder(handshake.frameBytesMax);
+    let acceptorNonce: Buffer | null = null;
+    let dialerNonce: Buffer | null = null;
+    let authenticated = false;
+    let settled = false;
+    const finish = (error: Error | null, reply?: OperatorReply): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error !== null) reject(error);
+      else resolve(reply!);
+    };
+    const timer = setTimeout(() => finish(new BrokerLinkError(`no answer from ${args.nodeId} within ${args.timeoutMs} ms`)), args.timeoutMs);
+    const send = (payload: Buffer): void => {
+      socket.write(Buffer.concat([frameHeader(payload.length), payload]));
+    };
+    const onFrame = (frame: Buffer): void => {
+      if (acceptorNonce === null) {
+        acceptorNonce = readChallenge(frame);
+        dialerNonce = randomBytes(handshake.nonceBytes);
+        const proof = handshakeProof(args.secret, handshake.dialLabel, acceptorNonce, dialerNonce, operatorDialerId, args.nodeId);
+        send(Buffer.concat([dialerNonce, proof, Buffer.from(operatorDialerId, "utf8")]));
+        return;
+      }
+      if (!authenticated) {
+        const expected = handshakeProof(args.secret, handshake.acceptLabel, acceptorNonce, dialerNonce!, operatorDialerId, args.nodeId);
+        if (!proofMatches(expected, frame)) throw new BrokerLinkError(`${args.nodeId} did not prove it knows the secret`);
+        authenticated = true;
+        decoder.frameBytesMax = operatorLimits.frameBytesMax;
+        send(encodeOperatorRequest(args.request));
+        return;
+      }
+      finish(null, decodeOperatorReply(frame));
+    };
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+        for (let frame = decoder.next(); frame !== null && !settled; frame = decoder.next()) onFrame(frame);
+      } catch (error) {
+        finish(error instanceof Error ? error : new BrokerLinkError(describeError(error)));
+      }
+    });
+    socket.on("error", (error) => finish(new BrokerLinkError(`${args.host}:${args.port}: ${error.message}`)));
+    socket.on("close", () => {
+      const why = authenticated ? "closed the connection before answering" : "closed the connection during the handshake (wrong secret or node id?)";
+      finish(new BrokerLinkError(`${args.nodeId} ${why}`));
+    });
+  });
 }

@@ -84,7 +84,10 @@ export type BrokerMessage =
   /** Region -> owner of a unit: how far have you committed? */
   | { type: "sync"; requestId: number; unit: UnitName }
   /** Owner -> region: everything committed to the unit is within origin's deltas through shipSeq. */
-  | { type: "syncReply"; requestId: number; origin: RegionName; shipSeq: bigint; ok: boolean };
+  | { type: "syncReply"; requestId: number; origin: RegionName; shipSeq: bigint; ok: boolean }
+  /** Root -> region: the region's delta `shipSeq` wrote units it did not own (they were taken from it by
+   *  an operator's evict) and was dropped: the region's replica has diverged from everyone else's. */
+  | { type: "fenced"; shipSeq: bigint; units: UnitName[] };
 
 export interface Envelope {
   /** Sending node's id and region. */

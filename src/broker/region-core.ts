@@ -41,7 +41,7 @@ import type { BrokerMessage, ForwardOutcome, OriginSeq, RegionName, UnitEpoch, U
 import { RootRole } from "./root-role.js";
 import type { BrokerSettings } from "./settings.js";
 import type { LeaseStatusReport, LeaseUnitState } from "./status.js";
-import { UnitMap } from "./units.js";
+import { UnitMap, rootUnit } from "./units.js";
 
 export interface CoreEffects {
   /** Sends to the broker of a region; false when the link is down (the message is dropped). */
@@ -52,6 +52,12 @@ export interface CoreEffects {
   applied(delta: Delta, events: TreeEvent[]): void;
   /** Drops the client connection of a session (its ephemerals' owners are unreachable). */
   disconnectSession(sessionId: bigint): void;
+  /**
+   * The region's replica diverged from everyone else's (the root fenced
+   * deltas it had applied: an operator evicted the region): the host stops
+   * serving, and must not serve from this data again.
+   */
+  halt(reason: string): void;
   log(level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -186,6 +192,8 @@ export class RegionCore {
   /** Per peer region, how far it had this region's deltas when it last answered a forward. */
   readonly #peerHas = new Map<RegionName, bigint>();
   /** Deltas of other regions applied from a forward answer before the stream brought them (see #applyEarly). */
+  /** Set once the root fenced a delta this region had applied: nothing is served any more. */
+  #halted: string | null = null;
   #earlyApplied: Array<{ origin: RegionName; shipSeq: bigint; ownSeqBefore: bigint }> = [];
   #shippedThrough = 0n;
   #ackedThrough = 0n;
@@ -278,6 +286,7 @@ export class RegionCore {
   }
 
   #ownsActive(unit: UnitName): boolean {
+    if (this.#halted !== null) return false;
     const row = this.tree.replication.leases.get(unit);
     const owner = row?.owner ?? this.units.unitRule(unit).home ?? this.settings.rootRegion;
     if (owner !== this.region || this.#releasing.has(unit)) return false;
@@ -298,6 +307,10 @@ export class RegionCore {
   /** A client write from a session of this region. `done` is called exactly once. */
   write(sessionId: bigint, request: WriteRequest, authIds: Id[], nowMs: number, done: (answer: WriteAnswer) => void): void {
     this.#nowMs = nowMs;
+    if (this.#halted !== null) {
+      done({ kind: "connectionLoss", reason: this.#halted });
+      return;
+    }
     if (request.op === "closeSession") {
       this.#closeSession(sessionId, done);
       return;
@@ -371,6 +384,7 @@ export class RegionCore {
   /** A session may be (re)attached only while the owners of its ephemerals are reachable. */
   sessionReachable(sessionId: bigint, nowMs: number): boolean {
     this.#nowMs = nowMs;
+    if (this.#halted !== null) return false;
     return this.#unreachableOwnersOf(sessionId).length === 0;
   }
 
@@ -791,15 +805,55 @@ export class RegionCore {
         continue;
       }
       if ((this.#received.get(stamp.origin) ?? 0n) >= stamp.shipSeq) continue;
+      const taken = this.#takenWithUnsequencedWrites(delta);
+      if (taken.length > 0) {
+        // Applying on top of writes the rest of the world will never have would fork the tree.
+        this.#halt(`a unit was taken from this region (maestro evict) while it held writes the root never sequenced: ${taken.join(", ")}`);
+        return;
+      }
       this.#stage({ ...delta, zxid: this.#nextZxid() }, new Set(), null);
     }
     this.#ship();
+  }
+
+  /** Why this region stopped serving (its replica diverged), or null. */
+  get halted(): string | null {
+    return this.#halted;
+  }
+
+  /**
+   * Units a stream delta gives away from this region without its release
+   * (an operator's evict) while this region holds own deltas touching them
+   * that the root has not sequenced: the root will fence those, so this
+   * replica has diverged. (A cooperative move never does this: the root
+   * records it only once the owner's deltas through its release are in.)
+   */
+  #takenWithUnsequencedWrites(delta: Delta): UnitName[] {
+    if (this.#isRoot) return [];
+    const own = [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)].filter(
+      (candidate) => candidate.stamp?.origin === this.region && candidate.stamp.shipSeq > this.#ackedThrough,
+    );
+    const taken: UnitName[] = [];
+    for (const row of delta.stamp?.leases ?? []) {
+      const before = this.unitLease(row.unit);
+      if (row.owner === this.region || before.owner !== this.region || row.epoch <= before.epoch) continue;
+      if (own.some((candidate) => this.units.unitsOfDelta(candidate).has(row.unit))) taken.push(row.unit);
+    }
+    return taken;
+  }
+
+  #halt(what: string): void {
+    if (this.#halted !== null) return;
+    this.#halted = `${what}; this replica holds writes no other region has: wipe this node's data directory and start it again to rejoin`;
+    this.#effects.log("error", "replica diverged; halting", { reason: this.#halted });
+    this.#effects.halt(this.#halted);
   }
 
   // ------------------------------------------------------------ messages
 
   receive(from: RegionName, message: BrokerMessage, nowMs: number): void {
     this.#nowMs = nowMs;
+    if (this.#halted !== null) return;
     if (!this.settings.regions.includes(from) || from === this.region) {
       this.#effects.log("warn", "message from an unknown region dropped", { from });
       return;
@@ -827,6 +881,9 @@ export class RegionCore {
         return;
       case "revoke":
         this.#revoke(message.unit, message.epoch);
+        return;
+      case "fenced":
+        if (from === this.settings.rootRegion) this.#halt(`the root refused this region's delta #${message.shipSeq} to ${message.units.join(", ")} (taken from it by maestro evict)`);
         return;
       case "forward":
         this.#receiveForward(from, message);
@@ -1521,6 +1578,40 @@ export class RegionCore {
   }
 
   /** Operator (root only): move a unit to a region, as a policy would. */
+  /**
+   * `maestro move UNIT REGION` at the root: checks the request, then starts
+   * a cooperative move (which readmits an evicted region). The caller
+   * watches unitLease() to see it finish.
+   */
+  operatorMove(unit: UnitName, to: RegionName, nowMs: number): { ok: boolean; message: string } {
+    this.#nowMs = nowMs;
+    if (this.#root === null) return { ok: false, message: `region ${this.region} does not carry the root role` };
+    if (!this.settings.regions.includes(to)) return { ok: false, message: `${to} is not a region (${this.settings.regions.join(", ")})` };
+    if (unit === rootUnit || !this.units.isLeaseRoot(unit)) return { ok: false, message: `${unit} is not a lease unit (see maestro leases)` };
+    this.#root.readmit(to);
+    const current = this.unitLease(unit);
+    if (current.owner === to && !current.moving) return { ok: true, message: `${unit} is already held by ${to} (epoch ${current.epoch})` };
+    this.#root.move(unit, to, "operator", nowMs);
+    return { ok: true, message: `moving ${unit} from ${current.owner} to ${to}` };
+  }
+
+  /** `maestro evict REGION` at the root (RootRole.evict): the units taken now. */
+  operatorEvict(region: RegionName, nowMs: number): { ok: boolean; message: string; units: UnitName[] } {
+    this.#nowMs = nowMs;
+    if (this.#root === null) return { ok: false, message: `region ${this.region} does not carry the root role`, units: [] };
+    if (!this.settings.regions.includes(region)) return { ok: false, message: `${region} is not a region (${this.settings.regions.join(", ")})`, units: [] };
+    if (region === this.settings.rootRegion) return { ok: false, message: `${region} carries the root role and cannot be evicted`, units: [] };
+    const units = this.#root.evict(region, nowMs);
+    return { ok: true, message: `evicted ${region}: ${units.length} unit(s) taken to ${this.settings.rootRegion}`, units };
+  }
+
+  /** A unit's owner and epoch as this region has applied them, and whether the root is moving it. */
+  unitLease(unit: UnitName): { owner: RegionName; epoch: number; moving: boolean } {
+    const row = this.tree.replication.leases.get(unit);
+    const owner = row?.owner ?? this.units.unitRule(unit).home ?? this.settings.rootRegion;
+    return { owner, epoch: row?.epoch ?? 0, moving: this.#root?.isMoving(unit) === true };
+  }
+
   moveUnit(unit: UnitName, to: RegionName, nowMs: number): boolean {
     this.#nowMs = nowMs;
     if (this.#root === null || !this.settings.regions.includes(to)) return false;

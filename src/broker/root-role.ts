@@ -234,6 +234,8 @@ export class RootRole {
       if (stale.length > 0 || !this.#sessionsBelongTo(delta, from)) {
         this.#effects.log("error", "fenced a delta from a region that does not own its units", { from, shipSeq: stamp.shipSeq, units: stale });
         this.#core.skipShipped(from, stamp.shipSeq);
+        // The region applied it already: its replica now differs from everyone's, and it must know.
+        this.#effects.send(from, { type: "fenced", shipSeq: stamp.shipSeq, units: stale });
         continue;
       }
       this.#core.stageSequenced({ ...delta, stamp: { ...stamp, streamPos: this.nextStreamPos() } });
@@ -333,6 +335,7 @@ export class RootRole {
     this.leases.addCounts(counts);
     this.#observeCounts(counts, nowMs);
     this.leases.tick(nowMs);
+    for (const region of this.leases.evicted) this.#takeFromEvicted(region, nowMs);
     // Taking `global` units back from expired owners (LeaseTable.reclaimExpired) waits for a write path
     // that does not apply a global unit's delta at its owner before the root has sequenced it: until
     // then a lapsed owner's committed-but-unsequenced deltas would be fenced after it applied them.
@@ -354,6 +357,44 @@ export class RootRole {
       this.#noteMove(unit, to, nowMs);
       this.leases.move(unit, to, "return after gathering", nowMs);
     }
+  }
+
+  /**
+   * An operator declared `region` lost (design section 5, \`region\`
+   * durability): every unit it holds goes to the root's region at the next
+   * epoch without its release, accepting the loss of whatever it committed
+   * and did not ship; the new epoch fences it. Until an operator moves a
+   * unit to it again (or the root restarts), nothing is granted, returned
+   * or moved to it, and units that reach it anyway are taken again.
+   * Returns the units taken now.
+   */
+  evict(region: RegionName, nowMs: number): UnitName[] {
+    this.leases.evict(region);
+    return this.#takeFromEvicted(region, nowMs);
+  }
+
+  /** An operator moves a unit to `region`: it may hold units again. */
+  readmit(region: RegionName): void {
+    this.leases.readmit(region);
+  }
+
+  #takeFromEvicted(region: RegionName, nowMs: number): UnitName[] {
+    for (const [unit, to] of this.#returnTo) if (to === region) this.#returnTo.delete(unit);
+    return this.#unitsHeldBy(region).filter((unit) => this.leases.forceToRoot(unit, `region ${region} evicted`, nowMs));
+  }
+
+  /** Units `region` holds by a row, or implicitly as their configured home (lease roots under a pattern: those that exist). */
+  #unitsHeldBy(region: RegionName): UnitName[] {
+    const units = new Set<UnitName>();
+    for (const [unit, row] of this.leases.rows) if (row.owner === region) units.add(unit);
+    for (const rule of this.#settings.leaseRoots) {
+      if (rule.home !== region) continue;
+      const candidates = rule.pattern.endsWith("/*")
+        ? (this.#core.tree.childrenOf(rule.pattern.slice(0, -2) || "/") ?? []).map((child) => `${rule.pattern.slice(0, -2)}/${child}`)
+        : [rule.pattern];
+      for (const unit of candidates) if (!this.leases.rows.has(unit) && this.#units.unitRule(unit).home === region) units.add(unit);
+    }
+    return [...units].sort();
   }
 
   /** An operator (or a policy) moves a unit; it is no longer due back anywhere. */

@@ -108,6 +108,8 @@ function bodyToWire(message: BrokerMessage): Plain {
       return { requestId: safeIntegerToWire(message.requestId, "requestId"), unit: message.unit };
     case "syncReply":
       return { requestId: safeIntegerToWire(message.requestId, "requestId"), origin: message.origin, shipSeq: longToWire(message.shipSeq), ok: message.ok };
+    case "fenced":
+      return { shipSeq: longToWire(message.shipSeq), units: message.units };
   }
 }
 
@@ -378,6 +380,8 @@ function bodyFromWire(name: string, body: Fields): BrokerMessage {
       return { type: "sync", requestId: body.safeInteger("requestId"), unit: body.string("unit") };
     case "syncReply":
       return { type: "syncReply", requestId: body.safeInteger("requestId"), origin: body.string("origin"), shipSeq: body.long("shipSeq"), ok: body.boolean("ok") };
+    case "fenced":
+      return { type: "fenced", shipSeq: body.long("shipSeq"), units: body.strings("units") };
     default:
       throw new BrokerWireError(`envelope: unknown message type ${name}`);
   }

@@ -6,7 +6,11 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError, parseFourLetterWords, type ServerConfig } from "../server/config.js";
 import { loadNodeConfig, parseHostPort, type ClusterConfig, type NodeConfig } from "../server/cluster-config.js";
-import { nextIncarnation, type ClusterMembership } from "../server/cluster-node.js";
+import { nextIncarnation, readHaltMarker, type ClusterMembership } from "../server/cluster-node.js";
+import { BrokerLinkError } from "../broker/link.js";
+import { BrokerWireError } from "../broker/wire.js";
+import { formatOperatorReply, operatorTarget, sendOperatorCommand } from "./operator.js";
+import type { OperatorRequest } from "../broker/operator.js";
 import { MaestroServer } from "../server/server.js";
 import { NodeStorage, checkDataDir, StorageError } from "../storage/index.js";
 import { formatCheckReport } from "./check-data.js";
@@ -82,6 +86,11 @@ async function startNode(config: ServerConfig, cluster: ClusterConfig | null, op
   const logger = createLogger(config.logLevel, options.logJson === true ? { pretty: false } : {});
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const halted = cluster === null ? null : readHaltMarker(dataDir);
+  if (halted !== null) {
+    process.stderr.write(`maestro: this node stopped for good and will not serve from ${dataDir}: ${halted}\n`);
+    process.exit(3);
+  }
   if (config.unsafeNoFsync) logger.warn("fsync is off: acknowledged writes can be lost in a crash (tests only)");
   const opened = await NodeStorage.open(dataDir, {
     unsafeNoFsync: config.unsafeNoFsync,
@@ -103,6 +112,10 @@ async function startNode(config: ServerConfig, cluster: ClusterConfig | null, op
     tree: opened.tree,
     sessionSecret: opened.secret,
     ...(membership === undefined ? {} : { cluster: membership }),
+    onHalt: (reason) => {
+      process.stderr.write(`maestro: stopped: ${reason}\n`);
+      process.exit(3);
+    },
   });
   const port = await server.listen();
   const where = cluster === null ? {} : { node: cluster.settings.nodeId, region: cluster.settings.region };
@@ -190,6 +203,41 @@ program
       process.stderr.write(`maestro: ${error.message}\n`);
       process.exit(error instanceof ConfigError ? 2 : 1);
     }
+  });
+
+async function operatorCommand(options: { config: string; broker?: string; json?: boolean }, request: OperatorRequest): Promise<void> {
+  try {
+    const reply = await sendOperatorCommand(operatorTarget(options.config, options.broker), request);
+    process.stdout.write(formatOperatorReply(reply, options.json === true));
+    process.exit(reply.ok ? 0 : 1);
+  } catch (error) {
+    if (!(error instanceof ConfigError || error instanceof BrokerLinkError || error instanceof BrokerWireError)) throw error;
+    process.stderr.write(`maestro: ${error.message}\n`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  }
+}
+
+program
+  .command("move")
+  .description("move a lease unit to a region (cooperatively: its owner ships everything and releases it first)")
+  .argument("<unit>", "the unit's lease root path, as `maestro leases` lists it")
+  .argument("<region>", "the region to hold it")
+  .requiredOption("--config <file>", "the deployment's configuration (root node, broker addresses, secret)")
+  .option("--broker <host:port>", "the root node's broker address, if not the configured one")
+  .option("--json", "print the answer as JSON")
+  .action(async (unit: string, region: string, options: { config: string; broker?: string; json?: boolean }) => {
+    await operatorCommand(options, { type: "move", requestId: 1, unit, region });
+  });
+
+program
+  .command("evict")
+  .description("declare a region lost: its units go to the root's region without its release; its unshipped writes are lost and it is fenced")
+  .argument("<region>", "the region declared lost")
+  .requiredOption("--config <file>", "the deployment's configuration (root node, broker addresses, secret)")
+  .option("--broker <host:port>", "the root node's broker address, if not the configured one")
+  .option("--json", "print the answer as JSON")
+  .action(async (region: string, options: { config: string; broker?: string; json?: boolean }) => {
+    await operatorCommand(options, { type: "evict", requestId: 1, region });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

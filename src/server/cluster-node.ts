@@ -13,7 +13,8 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { BrokerTransport } from "../broker/link.js";
-import type { BrokerMessage, Envelope, RegionName } from "../broker/messages.js";
+import type { BrokerMessage, Envelope, RegionName, UnitName } from "../broker/messages.js";
+import type { OperatorReply, OperatorRequest } from "../broker/operator.js";
 import { RegionCore, type CoreEffects, type WriteAnswer } from "../broker/region-core.js";
 import type { BrokerSettings, NodeAddress } from "../broker/settings.js";
 import type { LeaseStatusReport } from "../broker/status.js";
@@ -27,6 +28,10 @@ import type { WriteOutcome, WritePath } from "./write-path.js";
 export const clusterTickMs = 50;
 /** File in the data directory holding the last broker incarnation. */
 export const incarnationFileName = "broker-incarnation";
+/** File in the data directory saying why the node stopped for good (its replica diverged). */
+export const haltFileName = "HALTED";
+/** How long an operator command waits for the move or eviction it started to be recorded. */
+export const operatorWaitMs = 30_000;
 
 /** What makes a node part of a deployment, besides the server's own settings. */
 export interface ClusterMembership {
@@ -49,6 +54,8 @@ export interface ClusterNodeOptions extends ClusterMembership {
   onApplied(delta: Delta, events: TreeEvent[]): void;
   /** Drop the client connection of a session (not the session). */
   disconnectSession(sessionId: bigint): void;
+  /** The region's replica diverged (RegionCore's halt): stop serving; the reason is for the operator. */
+  onHalt(reason: string): void;
 }
 
 /** What this node knows of a peer's incarnation, to notice a restart the links did not show. */
@@ -121,6 +128,7 @@ export class ClusterNode implements WritePath {
       logger: options.logger,
       onMessage: (envelope) => this.#receive(envelope),
       onLinkChange: (nodeId, up) => this.#linkChanged(nodeId, up),
+      onOperator: (request) => this.#operator(request),
     });
   }
 
@@ -130,8 +138,51 @@ export class ClusterNode implements WritePath {
       append: (delta) => this.#append(delta),
       applied: (delta, events) => this.#options.onApplied(delta, events),
       disconnectSession: (sessionId) => this.#options.disconnectSession(sessionId),
+      halt: (reason) => this.#options.onHalt(reason),
       log: (level, message, fields) => this.#logger[level](loggable(fields ?? {}), message),
     };
+  }
+
+  // ------------------------------------------------------------ operator
+
+  /** `maestro move` and `maestro evict` (operator.ts), on the node carrying the root role. */
+  async #operator(request: OperatorRequest): Promise<OperatorReply> {
+    const reply = (ok: boolean, message: string, detail: Record<string, unknown> = {}): OperatorReply => ({
+      requestId: request.requestId, ok, message, detail: JSON.stringify(detail),
+    });
+    this.#logger.info({ request }, "operator command");
+    if (request.type === "move") {
+      const started = this.#core.operatorMove(request.unit, request.region, Date.now());
+      if (!started.ok) return reply(false, started.message);
+      const done = await this.#waitFor(() => {
+        const lease = this.#core.unitLease(request.unit);
+        return lease.owner === request.region && !lease.moving;
+      });
+      const lease = this.#core.unitLease(request.unit);
+      const detail = { unit: request.unit, owner: lease.owner, epoch: lease.epoch, moving: lease.moving };
+      if (done) return reply(true, `${request.unit} is held by ${lease.owner} at epoch ${lease.epoch}`, detail);
+      return reply(false, `${started.message}: not finished within ${operatorWaitMs} ms (is ${lease.owner} reachable? it must release the unit)`, detail);
+    }
+    const evicted = this.#core.operatorEvict(request.region, Date.now());
+    if (!evicted.ok) return reply(false, evicted.message);
+    const taken = (unit: UnitName): boolean => this.#core.unitLease(unit).owner !== request.region;
+    const done = await this.#waitFor(() => evicted.units.every(taken));
+    const detail = { region: request.region, units: evicted.units, root: this.settings.rootRegion };
+    if (done) return reply(true, evicted.message, detail);
+    return reply(false, `${evicted.message}, but not all recorded within ${operatorWaitMs} ms`, detail);
+  }
+
+  /** Resolves true once `condition` holds (looked at every tick), false after operatorWaitMs. */
+  #waitFor(condition: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + operatorWaitMs;
+    return new Promise((resolve) => {
+      const look = (): void => {
+        if (condition()) resolve(true);
+        else if (this.#closed || Date.now() >= deadline) resolve(false);
+        else setTimeout(look, clusterTickMs).unref();
+      };
+      look();
+    });
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -347,6 +398,28 @@ export function nextIncarnation(dataDir: string, nowMs: number): number {
   }
   renameSync(temporary, path);
   return next;
+}
+
+/** Leaves the reason a node stopped for good in its data directory, so that it does not serve from it again. */
+export function writeHaltMarker(dataDir: string, reason: string): void {
+  const path = join(dataDir, haltFileName);
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, `${new Date().toISOString()} ${reason}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The reason a node stopped for good, or null when its data directory holds no halt marker. */
+export function readHaltMarker(dataDir: string): string | null {
+  try {
+    return readFileSync(join(dataDir, haltFileName), "utf8").trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
 }
 
 /** Log fields with bigints (zxids, sequence numbers) as strings: JSON has no bigints. */

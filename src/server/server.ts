@@ -17,7 +17,7 @@ import { checkAcl } from "../tree/acl.js";
 import { Perm } from "../protocol/codes.js";
 import type { Delta, TreeEvent, TreeOptions } from "../tree/types.js";
 import { CommitPipeline, VolatileDeltaLog } from "./commit-pipeline.js";
-import { ClusterNode, type ClusterMembership } from "./cluster-node.js";
+import { ClusterNode, writeHaltMarker, type ClusterMembership } from "./cluster-node.js";
 import { SingleNodeWritePath, type WritePath } from "./write-path.js";
 import type { NodeStorage } from "../storage/index.js";
 import { ClientConnection, type ConnectionHost, type Reply } from "./connection.js";
@@ -42,6 +42,8 @@ export interface MaestroServerOptions {
   sessionSecret?: Buffer;
   /** This node's place in a multi-region deployment; without it, a single node. */
   cluster?: ClusterMembership;
+  /** Called once the server stopped because its region's replica diverged (after an operator's evict). */
+  onHalt?(reason: string): void;
 }
 
 export class MaestroServer implements ConnectionHost {
@@ -61,6 +63,7 @@ export class MaestroServer implements ConnectionHost {
   readonly #server: Server;
   #timers: NodeJS.Timeout[] = [];
   #stopping = false;
+  readonly #onHalt: ((reason: string) => void) | undefined;
 
   constructor(options: MaestroServerOptions) {
     this.config = options.config;
@@ -73,6 +76,7 @@ export class MaestroServer implements ConnectionHost {
     };
     this.watches = new WatchManager<number>({ watchesPerWatcherMax: this.config.watchesPerConnectionMax });
     this.storage = options.storage ?? null;
+    this.#onHalt = options.onHalt;
     this.pipeline = options.cluster === undefined ? this.#singleNodePath() : this.#clusterPath(options.cluster);
     this.sessions = new SessionTable({ serverId: this.pipeline.sessionIdPrefix, nowWallMs: Date.now(), secret: options.sessionSecret });
     // Sessions recovered from storage time out afresh from start-up, as in ZooKeeper.
@@ -103,7 +107,22 @@ export class MaestroServer implements ConnectionHost {
       logger: this.logger,
       onApplied: (delta, events) => this.#onApplied(delta, events),
       disconnectSession: (sessionId) => this.#disconnectSession(sessionId),
+      onHalt: (reason) => this.#halt(reason),
     });
+  }
+
+  /**
+   * The region's replica diverged: the reason goes into the data directory
+   * (start-up refuses to serve from it) and the server stops.
+   */
+  #halt(reason: string): void {
+    this.logger.error({ reason }, "halting: this node must not serve from its data any more");
+    try {
+      writeHaltMarker(this.config.dataDir, reason);
+    } catch (error) {
+      this.logger.error({ err: error }, "could not write the halt marker");
+    }
+    void this.stop().finally(() => this.#onHalt?.(reason));
   }
 
   get lastAppliedZxid(): bigint {

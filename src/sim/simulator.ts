@@ -259,6 +259,8 @@ export class Simulation {
         append: (delta) => this.#append(node, incarnation, delta),
         applied: (delta) => this.#noteApplied(node, delta),
         disconnectSession: () => undefined,
+        // The simulator never evicts a region, so a halt is a bug the run reports.
+        halt: (reason) => this.#fail(`${node.region} halted: ${reason}`),
         log: (level, message, fields) => {
           const trace = this.#options.trace;
           if (trace !== undefined && message.includes(trace.match)) trace.print(`${this.now} ${node.region} ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);

@@ -11,6 +11,11 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ErrorCode } from "../../src/protocol/codes.js";
 import { TestCluster } from "../support/cluster.js";
 import { fourLetterWord } from "../support/server-process.js";
@@ -29,6 +34,18 @@ const leaseRoots = [
   { path: "/team/*" },
 ];
 const timing = { leaseTermMs: 3_000, renewIntervalMs: 500, forwardTimeoutMs: 5_000, ownerUnreachableMs: 3_000 };
+
+const cliPath = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+/** Runs the maestro command; resolves with its exit code and output (bounded by a timeout). */
+function maestro(args: string[], timeoutMs = 45_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliPath, ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 function text(data: Buffer | null | undefined): string | null {
   return data === null || data === undefined ? null : data.toString("utf8");
@@ -249,6 +266,67 @@ describe("three regions on loopback", { timeout: 120_000 }, () => {
     }
     const report = JSON.parse(await fourLetterWord(cluster.member("east-1").clientPort, "leas")) as { region: string; node: string; root: boolean };
     assert.deepEqual([report.region, report.node, report.root], ["east", "east-1", true]);
+  });
+
+  test("maestro move hands a unit to another region and back; bad requests are refused with a reason", { timeout: 120_000 }, async () => {
+    const config = cluster.member("west-1").configPath;
+    const moved = await maestro(["move", "/west", "south", "--config", config, "--json"]);
+    assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+    const answer = JSON.parse(moved.stdout) as { ok: boolean; detail: { owner: string; epoch: number } };
+    assert.equal(answer.ok, true);
+    assert.equal(answer.detail.owner, "south");
+    for (const member of cluster.members) {
+      await eventually(async () => (await leaseOwners(member.clientPort)).get("/west") === "south", convergeMs, `${member.id} sees /west at south`);
+    }
+    await untilDelivered(() => south.create("/west/moved", Buffer.from("m")), "a write of south to /west");
+    await converged("/west/moved", "m");
+    const back = await maestro(["move", "/west", "west", "--config", config]);
+    assert.equal(back.code, 0, back.stderr + back.stdout);
+    assert.match(back.stdout, /\/west is held by west at epoch \d+/);
+    const refused = await maestro(["move", "/west/moved", "east", "--config", config]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /not a lease unit/);
+    const wrongSecret = join(mkdtempSync(join(tmpdir(), "maestro-operator-")), "cluster.json");
+    const file = JSON.parse(readFileSync(config, "utf8")) as { cluster: Record<string, unknown> };
+    writeFileSync(wrongSecret, JSON.stringify({ ...file, cluster: { ...file.cluster, secret: "a different secret of enough bytes" } }));
+    const stranger = await maestro(["move", "/west", "east", "--config", wrongSecret]);
+    assert.equal(stranger.code, 1);
+    assert.match(stranger.stderr, /secret/);
+  });
+
+  test("maestro evict takes every unit of a region to the root's; the region keeps serving through forwarding", { timeout: 120_000 }, async () => {
+    const config = cluster.member("east-1").configPath;
+    const evicted = await maestro(["evict", "south", "--config", config, "--json"]);
+    assert.equal(evicted.code, 0, evicted.stderr + evicted.stdout);
+    const answer = JSON.parse(evicted.stdout) as { ok: boolean; detail: { units: string[] } };
+    assert.deepEqual(answer.detail.units, ["/shared", "/team/s"]);
+    for (const member of cluster.members) {
+      await eventually(
+        async () => {
+          const owners = await leaseOwners(member.clientPort);
+          return owners.get("/shared") === "east" && owners.get("/team/s") === "east";
+        },
+        convergeMs,
+        `${member.id} sees south's units at east`,
+      );
+    }
+    // South had shipped everything, so nothing diverged: it keeps serving, its writes now forwarded.
+    await untilDelivered(() => south.setData("/team/s", Buffer.from("after-evict")), "south writing a unit taken from it");
+    await converged("/team/s", "after-evict");
+    const refused = await maestro(["evict", "east", "--config", config]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /carries the root role/);
+    // Readmitted by a move back.
+    const back = await maestro(["move", "/shared", "south", "--config", config]);
+    assert.equal(back.code, 0, back.stderr + back.stdout);
+  });
+
+  test("a node whose data directory holds a halt marker refuses to start", { timeout: 30_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "maestro-halted-"));
+    writeFileSync(join(dataDir, "HALTED"), "2026-11-27T00:00:00.000Z replica diverged (test)\n");
+    const started = await maestro(["start", "--config", cluster.member("south-1").configPath, "--node", "south-1", "--data-dir", dataDir, "--port", "0"]);
+    assert.equal(started.code, 3);
+    assert.match(started.stderr, /stopped for good.*replica diverged \(test\)/);
   });
 
   test("a non-root node killed and restarted catches up and takes writes again", { timeout: 60_000 }, async () => {

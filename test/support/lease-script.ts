@@ -29,6 +29,8 @@
 //   reachable region session    RegionCore.sessionReachable now: false once an owner of a unit holding
 //                               one of the session's ephemerals has been unreachable ownerUnreachableMs
 //   move unit region            operator move (at the root)
+//   operator-move unit region   `maestro move` at the root (checks the request, readmits an evicted region)
+//   evict region                `maestro evict` at the root: the region's units taken without its release
 //   link region|a-b up|down     every link of a region, or the two directions between a and b
 //   crash region / restart region
 //   leases [unit...]            each region's view: owner@epoch, and "writable" where it may commit
@@ -197,6 +199,8 @@ export function describeMessage(message: BrokerMessage): string {
       return `sync ${message.unit}`;
     case "syncReply":
       return `syncReply ${message.origin}#${message.shipSeq} ok=${message.ok}`;
+    case "fenced":
+      return `fenced #${message.shipSeq} ${list(message.units, String)}`;
   }
 }
 
@@ -315,6 +319,7 @@ export class LeaseWorld {
         },
         applied: (delta) => this.#print(`${name} applied ${describeDelta(delta)}`),
         disconnectSession: (sessionId) => this.#print(`${name} disconnects session ${sessionName(sessionId)}`),
+        halt: () => this.#print(`${name} halts`),
         log: (level, message, fields) => {
           if (level !== "debug") this.#print(`${name} ${level}: ${message}${describeFields(fields)}`);
         },
@@ -375,6 +380,16 @@ export class LeaseWorld {
       case "move":
         if (!this.#region("r0").core.moveUnit(args[0] ?? "", args[1] ?? "", this.nowMs)) this.#print("move refused");
         return;
+      case "operator-move": {
+        const outcome = this.#region("r0").core.operatorMove(args[0] ?? "", args[1] ?? "", this.nowMs);
+        this.#print(`operator-move: ${outcome.ok ? "ok" : "refused"}: ${outcome.message}`);
+        return;
+      }
+      case "evict": {
+        const outcome = this.#region("r0").core.operatorEvict(args[0] ?? "", this.nowMs);
+        this.#print(`evict: ${outcome.ok ? "ok" : "refused"}: ${outcome.message} [${outcome.units.join(", ")}]`);
+        return;
+      }
       case "link":
         return this.#link(args);
       case "crash":

@@ -122,6 +122,7 @@ const messageArb: fc.Arbitrary<BrokerMessage> = fc.oneof(
   fc.record({ type: fc.constant("forwardReply" as const), requestId: count, outcome: outcomeArb }, plain),
   fc.record({ type: fc.constant("sync" as const), requestId: count, unit: pathArb }, plain),
   fc.record({ type: fc.constant("syncReply" as const), requestId: count, origin: name, shipSeq: int64, ok: fc.boolean() }, plain),
+  fc.record({ type: fc.constant("fenced" as const), shipSeq: int64, units: fc.array(pathArb, { maxLength: 4 }) }, plain),
 );
 
 const envelopeArb: fc.Arbitrary<Envelope> = fc.record({ from: name, region: name, epoch: safeInteger, message: messageArb }, plain);
@@ -187,6 +188,7 @@ test("every broker message variant round-trips, hand-written", () => {
     { type: "forwardReply", requestId: 1, outcome: { kind: "unavailable", reason: "log failed" } },
     { type: "sync", requestId: 2, unit: "/" },
     { type: "syncReply", requestId: 2, origin: "ap", shipSeq: 0n, ok: false },
+    { type: "fenced", shipSeq: 7n, units: ["/a", "/p/x"] },
   ];
   for (const message of messages) assert.deepEqual(roundTrip(envelopeOf(message)), envelopeOf(message));
 });
