@@ -791,6 +791,10 @@ export class RegionCore {
 
   /** Deltas of the global stream, in order: own ones are acknowledgements, others are applied. */
   #receiveStream(deltas: readonly Delta[]): void {
+    // Until the root answered this life's subscription, acknowledgements of own deltas may lag (those
+    // acknowledged before a restart come with `subscribed`), and the divergence check below needs them.
+    // A batch dropped here leaves a gap that the next one shows, and the region subscribes again.
+    if (!this.#subscribed) return;
     for (const delta of deltas) {
       const stamp = delta.stamp;
       if (stamp === undefined || stamp.streamPos <= this.#streamPosReceived) continue;

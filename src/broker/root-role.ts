@@ -33,6 +33,8 @@ export class RootRole {
   #streamPosStaged: bigint;
   readonly #subscribers = new Map<RegionName, bigint>();
   #gathering: Gathering[] = [];
+  /** The last delta fenced per region, told again at each subscription (the first telling may be lost). */
+  readonly #fenced = new Map<RegionName, { shipSeq: bigint; units: UnitName[] }>();
   /** Units held at the root for a gathered write (not to be moved back meanwhile). */
   readonly #held = new Map<UnitName, number>();
   /** Where units taken for gathering go back to once no gathered write holds them. */
@@ -139,6 +141,8 @@ export class RootRole {
     const next = streamPos + 1n;
     const sequenced = this.#core.tree.replication.applied.get(region) ?? 0n;
     this.#effects.send(region, { type: "subscribed", shipSeq: sequenced, streamPos: this.#core.tree.replication.streamPos });
+    const fenced = this.#fenced.get(region);
+    if (fenced !== undefined) this.#effects.send(region, { type: "fenced", ...fenced });
     if (next < this.oldestRetainedPos) {
       this.#effects.send(region, { type: "streamGap", oldestStreamPos: this.oldestRetainedPos });
       this.#subscribers.delete(region);
@@ -235,6 +239,7 @@ export class RootRole {
         this.#effects.log("error", "fenced a delta from a region that does not own its units", { from, shipSeq: stamp.shipSeq, units: stale });
         this.#core.skipShipped(from, stamp.shipSeq);
         // The region applied it already: its replica now differs from everyone's, and it must know.
+        this.#fenced.set(from, { shipSeq: stamp.shipSeq, units: stale });
         this.#effects.send(from, { type: "fenced", shipSeq: stamp.shipSeq, units: stale });
         continue;
       }

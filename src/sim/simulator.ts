@@ -710,7 +710,9 @@ export class Simulation {
   /** Safety after every step: one writer per unit, and one owner per unit and epoch everywhere. */
   #checkStep(): void {
     for (const unit of [...unitPaths, ...ephemeralUnits, ...createdUnits]) {
-      const writers = this.#nodes.filter((n) => n.alive && n.core.ownsActiveUnit(unit));
+      // A lease root a node does not have yet holds nothing it could write: its home's implicit lease is
+      // vacuous there (creating it takes the parent's unit, which is exclusive).
+      const writers = this.#nodes.filter((n) => n.alive && n.core.ownsActiveUnit(unit) && n.core.tree.node(unit) !== undefined);
       if (writers.length > 1) this.#fail(`unit ${unit} writable by ${writers.map((n) => `${n.region} (${n.core.describeLease(unit)})`).join(" and ")}`);
     }
     const owners = new Map<string, string>();
