@@ -192,6 +192,14 @@ export class RegionCore {
   /** Per peer region, how far it had this region's deltas when it last answered a forward. */
   readonly #peerHas = new Map<RegionName, bigint>();
   /** Deltas of other regions applied from a forward answer before the stream brought them (see #applyEarly). */
+  /**
+   * Own deltas the root had sequenced when it answered this life's first
+   * subscription (null until then). A node whose data was wiped learns
+   * here of its region's earlier writes: it applies them from the stream
+   * and writes nothing of its own until it has (its new deltas continue
+   * the region's numbering after them).
+   */
+  #ownHistoryThrough: bigint | null = null;
   /** Set once the root fenced a delta this region had applied: nothing is served any more. */
   #halted: string | null = null;
   #earlyApplied: Array<{ origin: RegionName; shipSeq: bigint; ownSeqBefore: bigint }> = [];
@@ -287,6 +295,7 @@ export class RegionCore {
 
   #ownsActive(unit: UnitName): boolean {
     if (this.#halted !== null) return false;
+    if (!this.#isRoot && (this.#ownHistoryThrough === null || this.#appliedOf(this.region) < this.#ownHistoryThrough)) return false;
     const row = this.tree.replication.leases.get(unit);
     const owner = row?.owner ?? this.units.unitRule(unit).home ?? this.settings.rootRegion;
     if (owner !== this.region || this.#releasing.has(unit)) return false;
@@ -804,7 +813,9 @@ export class RegionCore {
         return;
       }
       this.#streamPosReceived = stamp.streamPos;
-      if (stamp.origin === this.region) {
+      // Own deltas come back as acknowledgements, except those of a past life this node no longer has.
+      const lostHere = stamp.origin === this.region && stamp.shipSeq > this.#appliedOf(this.region) && stamp.shipSeq <= (this.#ownHistoryThrough ?? 0n);
+      if (stamp.origin === this.region && !lostHere) {
         this.#acked(stamp.shipSeq);
         continue;
       }
@@ -818,6 +829,17 @@ export class RegionCore {
       this.#stage({ ...delta, zxid: this.#nextZxid() }, new Set(), null);
     }
     this.#ship();
+  }
+
+  #learnOwnHistory(sequenced: bigint): void {
+    if (this.#ownHistoryThrough !== null) return;
+    this.#ownHistoryThrough = sequenced;
+    if (sequenced <= this.#ownSeq) return;
+    // The root has more of this region's deltas than this node: its data was wiped (or lost).
+    this.#effects.log("warn", "the root holds writes of this region this node does not have; applying them before writing", {
+      applied: this.#appliedOf(this.region), sequenced,
+    });
+    this.#ownSeq = sequenced;
   }
 
   /** Why this region stopped serving (its replica diverged), or null. */
@@ -869,6 +891,7 @@ export class RegionCore {
       case "subscribed":
         if (from !== this.settings.rootRegion) return;
         this.#subscribed = true;
+        this.#learnOwnHistory(message.shipSeq);
         this.#shippedThrough = message.shipSeq > this.#ackedThrough ? message.shipSeq : this.#ackedThrough;
         this.#acked(message.shipSeq);
         if (this.#shippedThrough < this.#ackedThrough) this.#shippedThrough = this.#ackedThrough;

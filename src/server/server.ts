@@ -165,6 +165,21 @@ export class MaestroServer implements ConnectionHost {
     await this.storage?.close();
   }
 
+  /**
+   * This region's sessions that reach the tree from elsewhere (a node whose
+   * data was wiped learns of its region's earlier sessions from the root's
+   * stream) are timed here like recovered ones, so they expire and their
+   * ephemerals go; those closed there are forgotten.
+   */
+  #adoptReplicatedSessions(delta: Delta): void {
+    for (const op of delta.ops) {
+      if ((op.type !== "createSession" && op.type !== "closeSession") || !this.pipeline.ownsSession(op.sessionId)) continue;
+      const entry = this.sessions.get(op.sessionId);
+      if (op.type === "createSession" && entry === undefined) this.sessions.add(op.sessionId, op.timeoutMs, performance.now());
+      else if (op.type === "closeSession" && entry !== undefined && !entry.closing && entry.connectionId === null) this.sessions.remove(op.sessionId);
+    }
+  }
+
   #startTimers(): void {
     const expiryCheckMs = Math.max(10, Math.min(1000, Math.floor(this.config.tickTimeMs / 2)));
     this.#timers.push(setInterval(() => this.#expireSessions(), expiryCheckMs));
@@ -361,6 +376,7 @@ export class MaestroServer implements ConnectionHost {
 
   #onApplied(delta: Delta, events: TreeEvent[]): void {
     this.stats.lastAppliedZxid = delta.zxid;
+    this.#adoptReplicatedSessions(delta);
     this.storage?.noteApplied(this.tree);
     for (const event of events) {
       for (const notification of this.watches.trigger(event.path, event.type)) {

@@ -348,6 +348,32 @@ describe("three regions on loopback", { timeout: 120_000 }, () => {
       await eventually(async () => (await dataAt(client, "/west/after")) === "a", convergeMs, "/west/after after the restart");
     }
   });
+
+  test("a node whose data directory was lost rejoins from the root's stream, its region's own writes included", { timeout: 90_000 }, async () => {
+    await untilDelivered(() => west.create("/west/kept", Buffer.from("before-wipe")), "a west write before the wipe");
+    await converged("/west/kept", "before-wipe");
+    const holder = await ZkClient.connect(`127.0.0.1:${cluster.member("west-1").clientPort}`);
+    await holder.create("/east/west-ephemeral", Buffer.from("e"), CreateMode.EPHEMERAL);
+    await converged("/east/west-ephemeral", "e");
+    await cluster.crashWipeAndRestart("west-1");
+    // The wiped node has a new session secret: the sessions of before cannot reattach, they time out.
+    extraClients.push(holder, west);
+    west = await ZkClient.connect(`127.0.0.1:${cluster.member("west-1").clientPort}`);
+    const westAgain = west;
+    // Its own earlier writes come back from the stream; then it writes its unit again, numbering on.
+    await eventually(async () => (await dataAt(westAgain, "/west/kept")) === "before-wipe", convergeMs, "west relearning its own writes");
+    await untilDelivered(() => westAgain.create("/west/after-wipe", Buffer.from("w")), "a west write after the wipe");
+    await converged("/west/after-wipe", "w");
+    await untilDelivered(() => east.setData("/west/kept", Buffer.from("forwarded-after-wipe")), "a write forwarded to the rejoined west");
+    await converged("/west/kept", "forwarded-after-wipe");
+    // The session of before the wipe is timed out by the rejoined node (10 s), and its ephemeral goes everywhere.
+    await eventually(
+      async () => (await Promise.all(clients().map((client) => dataAt(client, "/east/west-ephemeral")))).every((data) => data === "missing"),
+      40_000,
+      "the ephemeral of a session of the wiped node's past gone everywhere",
+      200,
+    );
+  });
 });
 
 describe("a node with the wrong secret", { timeout: 60_000 }, () => {

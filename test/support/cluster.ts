@@ -119,6 +119,15 @@ export class TestCluster {
     member.process = await this.#spawn(member.id, member.dir, member.configPath, member.clientPort);
   }
 
+  /** SIGKILL one node, empty its data directory (a lost disk), then start it again on the same ports. */
+  async crashWipeAndRestart(id: string): Promise<void> {
+    const member = this.member(id);
+    await member.process.kill();
+    rmSync(member.dir, { recursive: true, force: true });
+    mkdirSync(member.dir, { recursive: true });
+    member.process = await this.#spawn(member.id, member.dir, member.configPath, member.clientPort);
+  }
+
   /** The last few KB of every node's log, for failure messages. */
   logs(): string {
     return this.members.map((member) => `--- ${member.id} ---\n${member.process.logTail()}`).join("\n");
