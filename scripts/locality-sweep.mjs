@@ -14,8 +14,10 @@
 //   node scripts/locality-sweep.mjs --render-only   # PREFIX.md and .html again from PREFIX.json
 //
 // Every lab run holds the machine-wide lab lock (flock --lock FILE) for its
-// whole length, so no other lab measurement runs beside it; the load average
-// is read when the lock is taken and when the run ends.
+// whole length, so no other lab measurement runs beside it. Holding it, the
+// run first waits (at most --quiet-wait-s) until the machine is quiet, since
+// work that does not take the lock (a simulator, a build) shares the cores
+// too; the busy cores seen and the load average are recorded with the run.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -27,6 +29,7 @@ import { sweepHtml, sweepMarkdown, sweepRatios } from "../dist/src/bench/localit
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const labBenchScript = join(repositoryRoot, "scripts", "lab-bench.mjs");
+const thisScript = fileURLToPath(import.meta.url);
 const deploymentsKnown = ["maestro-adaptive", "maestro-cluster", "maestro-central", "zk-ensemble", "zk-observers"];
 /** A run gets this long beyond its warm-up and duration (lab start, set-up, lab stop) before it is killed. */
 const runSlackMs = 240_000;
@@ -46,8 +49,9 @@ const usage = `usage: node scripts/locality-sweep.mjs [options]    (npm run benc
   --seed N              bench seed (default 1)
   --attempts N          tries per run when one fails (default 2)
   --lock FILE           lab lock taken with flock around every run (default /tmp/maestro-lab.lock)
-  --quiet-wait-s S      before each run wait up to S s for the machine to be quiet (under
-                        ${quietBusyCoresMax} busy cores), then run anyway; what was seen is recorded (default 120)
+  --quiet-wait-s S      each run, holding the lock, first waits up to S s for the machine to be
+                        quiet (under ${quietBusyCoresMax} busy cores), then runs anyway; what was seen is
+                        recorded (default 300)
   --output-prefix P     results at P.json, P.md, P.html, P.txt (default bench/results/locality-sweep)
   --render-only         rewrite P.md and P.html from P.json, run nothing`;
 
@@ -65,7 +69,8 @@ function parseOptions(argv) {
       seed: { type: "string", default: "1" },
       attempts: { type: "string", default: "2" },
       lock: { type: "string", default: "/tmp/maestro-lab.lock" },
-      "quiet-wait-s": { type: "string", default: "120" },
+      "quiet-wait-s": { type: "string", default: "300" },
+      "wait-quiet-only": { type: "boolean", default: false },
       "output-prefix": { type: "string", default: join(repositoryRoot, "bench", "results", "locality-sweep") },
       "render-only": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -84,6 +89,7 @@ function parseOptions(argv) {
   return {
     help: values.help,
     renderOnly: values["render-only"],
+    waitQuietOnly: values["wait-quiet-only"],
     localities,
     deployments,
     durationS: number("duration-s", values["duration-s"], 0.5, 3600),
@@ -116,30 +122,44 @@ function readTopology(deployment) {
   return { regions: topology.regions, homes, maestro: topology.deployment.startsWith("maestro") };
 }
 
+/** --wait-quiet-only: waits for a quiet machine, prints what it saw as one JSON line. */
+async function waitQuietOnly(quietWaitS) {
+  const seen = quietWaitS > 0 ? await waitForQuietMachine({ maxWaitMs: quietWaitS * 1000, thresholdCores: quietBusyCoresMax }) : { quiet: null, busyCores: null, waitedMs: 0 };
+  process.stdout.write(`${JSON.stringify(seen)}\n`);
+}
+
 /**
- * Runs `flock LOCK sh -c 'cat /proc/loadavg; exec node lab-bench.mjs ...'`:
- * the first line of output is the load average at the moment the lock was
- * taken. Output goes to the console and the log. Resolves with the exit
- * code, that load average and how long the lock took.
+ * Runs, under `flock LOCK`, this script with --wait-quiet-only (one JSON
+ * line), `cat /proc/loadavg` (one line) and then lab-bench.mjs. Output after
+ * those two lines goes to the console and the log. Resolves with the exit
+ * code, what the quiet wait saw, the load average then and how long the
+ * lock took.
  */
-function runLocked(lock, benchArgs, timeoutMs, log) {
+function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
   return new Promise((resolvePromise) => {
     const requestedMs = Date.now();
-    const command = ["flock", lock, "sh", "-c", 'cat /proc/loadavg; exec "$@"', "sh", process.execPath, labBenchScript, ...benchArgs];
+    const shell = '"$1" "$2" --wait-quiet-only --quiet-wait-s "$3"; cat /proc/loadavg; shift 3; exec "$@"';
+    const command = ["flock", lock, "sh", "-c", shell, "sh", process.execPath, thisScript, String(quietWaitS), process.execPath, labBenchScript, ...benchArgs];
     // Its own process group, so a timeout or Ctrl-C reaches the lab-bench under flock and sh.
     const child = spawn(command[0], command.slice(1), { cwd: repositoryRoot, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let lockedMs = null;
     let loadAtLock = null;
+    let quiet = null;
     let pending = "";
     child.stdout.on("data", (chunk) => {
       const text = chunk.toString("utf8");
       if (lockedMs === null) {
         pending += text;
-        const newline = pending.indexOf("\n");
-        if (newline < 0) return;
+        const lines = pending.split("\n");
+        if (lines.length < 3) return;
         lockedMs = Date.now();
-        loadAtLock = pending.slice(0, newline).split(/\s+/).slice(0, 3).map(Number);
-        const rest = pending.slice(newline + 1);
+        try {
+          quiet = JSON.parse(lines[0]);
+        } catch {
+          quiet = { error: lines[0] };
+        }
+        loadAtLock = lines[1].split(/\s+/).slice(0, 3).map(Number);
+        const rest = lines.slice(2).join("\n");
         process.stdout.write(rest);
         log(rest);
         return;
@@ -158,7 +178,7 @@ function runLocked(lock, benchArgs, timeoutMs, log) {
         // Already gone.
       }
     };
-    // The timeout counts from the moment the lock was taken, not from the request.
+    // The timeout counts from the end of the quiet wait, not from the request.
     const watchdog = setInterval(() => {
       if (lockedMs !== null && Date.now() - lockedMs > timeoutMs) {
         log(`\nlocality-sweep: run over ${timeoutMs} ms, stopping it\n`);
@@ -173,7 +193,7 @@ function runLocked(lock, benchArgs, timeoutMs, log) {
       clearInterval(watchdog);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      resolvePromise({ code: code ?? (signal === null ? 1 : 128), signal, lockWaitMs: (lockedMs ?? Date.now()) - requestedMs, loadAtLock, loadAfter: loadavg() });
+      resolvePromise({ code: code ?? (signal === null ? 1 : 128), signal, quiet, lockWaitMs: (lockedMs ?? Date.now()) - requestedMs, loadAtLock, loadAfter: loadavg() });
     });
   });
 }
@@ -360,12 +380,14 @@ async function sweep(options, argv) {
           const banner = `\n=== ${deployment}, locality ${locality} %, attempt ${attempt} of ${options.attempts}: node scripts/lab-bench.mjs ${benchArgs.join(" ")}\n`;
           process.stdout.write(banner);
           log(banner);
-          const quiet = options.quietWaitS > 0 ? await waitForQuietMachine({ maxWaitMs: options.quietWaitS * 1000, thresholdCores: quietBusyCoresMax }) : null;
-          if (quiet !== null && !quiet.quiet) log(`locality-sweep: the machine was not quiet after ${(quiet.waitedMs / 1000).toFixed(0)} s (${quiet.busyCores.toFixed(2)} busy cores); running anyway\n`);
-          const startedAt = new Date().toISOString();
+          const requestedAt = new Date().toISOString();
           rmSync(output, { force: true });
-          const outcome = await runLocked(options.lock, benchArgs, (options.warmupS + options.durationS) * 1000 + runSlackMs, log);
-          const timing = { startedAt, attempt, busyCoresBefore: quiet?.busyCores ?? null, quietWaitMs: quiet?.waitedMs ?? null, exitCode: outcome.code, lockWaitMs: outcome.lockWaitMs, loadAverageAtLock: outcome.loadAtLock, loadAverageAfter: outcome.loadAfter };
+          const outcome = await runLocked(options.lock, options.quietWaitS, benchArgs, (options.warmupS + options.durationS) * 1000 + runSlackMs, log);
+          const quiet = outcome.quiet;
+          if (quiet?.quiet === false) log(`locality-sweep: the machine was not quiet after ${(quiet.waitedMs / 1000).toFixed(0)} s (${quiet.busyCores.toFixed(2)} busy cores); ran anyway\n`);
+          // The run itself began once the lock was held and the quiet wait over.
+          const startedAt = new Date(Date.parse(requestedAt) + outcome.lockWaitMs).toISOString();
+          const timing = { requestedAt, startedAt, attempt, busyCoresBefore: quiet?.busyCores ?? null, quietWaitMs: quiet?.waitedMs ?? null, exitCode: outcome.code, lockWaitMs: outcome.lockWaitMs, loadAverageAtLock: outcome.loadAtLock, loadAverageAfter: outcome.loadAfter };
           let benchResult = null;
           try {
             benchResult = JSON.parse(readFileSync(output, "utf8"));
@@ -399,6 +421,10 @@ async function main(argv) {
   const options = parseOptions(argv);
   if (options.help) {
     console.log(usage);
+    return 0;
+  }
+  if (options.waitQuietOnly) {
+    await waitQuietOnly(options.quietWaitS);
     return 0;
   }
   if (options.renderOnly) {

@@ -47,11 +47,16 @@ export interface SweepRun {
   readonly errors: Readonly<Record<string, number>>;
   readonly error?: string;
   readonly leases?: SweepLeases;
-  /** Conditions: when it ran, busy cores on the machine just before, load average when the lab lock was taken, the wait for it. */
+  /**
+   * Conditions: when it ran, busy cores on the machine just before (after the
+   * quiet wait), load average then, the wait for the lab lock plus the quiet
+   * wait, and the quiet wait alone.
+   */
   readonly startedAt?: string;
   readonly busyCoresBefore?: number | null;
   readonly loadAverageAtLock?: readonly number[] | null;
   readonly lockWaitMs?: number;
+  readonly quietWaitMs?: number | null;
 }
 
 export interface SweepRatio {
@@ -225,8 +230,9 @@ export function conditionsMarkdown(record: SweepRecord): string {
     run.busyCoresBefore === undefined || run.busyCoresBefore === null ? "–" : run.busyCoresBefore.toFixed(2),
     run.loadAverageAtLock?.map((value) => value.toFixed(2)).join(" / ") ?? "–",
     run.lockWaitMs === undefined ? "–" : (run.lockWaitMs / 1000).toFixed(1),
+    run.quietWaitMs === undefined || run.quietWaitMs === null ? "–" : (run.quietWaitMs / 1000).toFixed(1),
   ]);
-  return markdownTable(["deployment", "locality %", "started", "busy cores before", "load average at lock", "lock wait s"], 1, rows);
+  return markdownTable(["deployment", "locality %", "started", "busy cores just before", "load average then", "lock + quiet wait s", "quiet wait s"], 1, rows);
 }
 
 function failedRunsMarkdown(record: SweepRecord): string | null {
