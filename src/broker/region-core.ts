@@ -38,7 +38,7 @@ import type {
   WriteRequest,
 } from "../tree/types.js";
 import type { BrokerMessage, ForwardOutcome, OriginSeq, RegionName, UnitEpoch, UnitName, WriteCount } from "./messages.js";
-import { RootRole } from "./root-role.js";
+import { isFencedPlaceholder, RootRole } from "./root-role.js";
 import type { BrokerSettings } from "./settings.js";
 import type { LeaseStatusReport, LeaseUnitState } from "./status.js";
 import { UnitMap, rootUnit } from "./units.js";
@@ -293,9 +293,14 @@ export class RegionCore {
     return { owner: this.units.unitRule(unit).home ?? this.settings.rootRegion, epoch: 0 };
   }
 
+  /** Whether this region's own deltas the root has sequenced are all applied here (always at the root). */
+  #ownHistoryApplied(): boolean {
+    return this.#isRoot || (this.#ownHistoryThrough !== null && this.#appliedOf(this.region) >= this.#ownHistoryThrough);
+  }
+
   #ownsActive(unit: UnitName): boolean {
     if (this.#halted !== null) return false;
-    if (!this.#isRoot && (this.#ownHistoryThrough === null || this.#appliedOf(this.region) < this.#ownHistoryThrough)) return false;
+    if (!this.#ownHistoryApplied()) return false;
     const row = this.tree.replication.leases.get(unit);
     const owner = row?.owner ?? this.units.unitRule(unit).home ?? this.settings.rootRegion;
     if (owner !== this.region || this.#releasing.has(unit)) return false;
@@ -573,6 +578,12 @@ export class RegionCore {
    * unit this region cannot write (then nothing is staged).
    */
   commitLocal(op: WriteOp): boolean {
+    if (!this.#ownHistoryApplied()) {
+      // A new delta would take a shipSeq the region's lost history may hold, or decide against a tree
+      // that lacks it (an ephemeral to delete, a version): it waits, parked, until that history is here.
+      this.#parked.push(op);
+      return false;
+    }
     if (op.request.op === "deleteEphemerals" && op.request.paths.length === 0) {
       op = { ...op, request: { ...op.request, paths: this.#ownedEphemerals(op.request.sessionId) } };
     }
@@ -819,11 +830,22 @@ export class RegionCore {
         this.#acked(stamp.shipSeq);
         continue;
       }
-      if ((this.#received.get(stamp.origin) ?? 0n) >= stamp.shipSeq) continue;
+      if ((this.#received.get(stamp.origin) ?? 0n) >= stamp.shipSeq) {
+        // The stream's placeholder for a delta the root fenced, which this region has: it applied the real
+        // one early (carried by a forward) and now holds a write nobody else has.
+        if (isFencedPlaceholder(delta)) {
+          this.#halt(`this region applied ${stamp.origin}'s delta #${stamp.shipSeq} early, and the root refused it`);
+          return;
+        }
+        continue;
+      }
       const taken = this.#takenWithUnsequencedWrites(delta);
       if (taken.length > 0) {
         // Applying on top of writes the rest of the world will never have would fork the tree.
-        this.#halt(`a unit was taken from this region (maestro evict) while it held writes the root never sequenced: ${taken.join(", ")}`);
+        this.#halt(
+          `a unit was taken from this region without its release (maestro evict, or a global unit whose lease ran out) ` +
+            `while it held writes the root never sequenced: ${taken.join(", ")}`,
+        );
         return;
       }
       this.#stage({ ...delta, zxid: this.#nextZxid() }, new Set(), null);
@@ -868,18 +890,81 @@ export class RegionCore {
     return taken;
   }
 
+  #holdsUnacknowledged(shipSeq: bigint): boolean {
+    const own = (delta: Delta): boolean => delta.stamp?.origin === this.region && delta.stamp.shipSeq === shipSeq;
+    return shipSeq > this.#ackedThrough && (this.#unshipped.some(own) || this.#staged.some((entry) => own(entry.delta)));
+  }
+
   #halt(what: string): void {
     if (this.#halted !== null) return;
     this.#halted = `${what}; this replica holds writes no other region has: wipe this node's data directory and start it again to rejoin`;
-    this.#effects.log("error", "replica diverged; halting", { reason: this.#halted });
+    this.#effects.log("warn", "replica diverged; halting", { reason: this.#halted });
+    // Writes waiting for the root's confirmation will not get it from this replica.
+    const waiting = this.#ackWaiters;
+    this.#ackWaiters = [];
+    for (const waiter of waiting) waiter.wake(false);
     this.#effects.halt(this.#halted);
+  }
+
+  /**
+   * A halted region serves nobody and applies nothing more, but it still
+   * ships what it committed: the root sequences its deltas to units it
+   * still owns and fences the rest, so that wiping it loses no write the
+   * rest of the world could have. Only acknowledgements are read.
+   */
+  #receiveHalted(message: BrokerMessage): void {
+    switch (message.type) {
+      case "subscribed":
+        this.#subscribed = true;
+        this.#acked(message.shipSeq);
+        break;
+      case "stream":
+        for (const delta of message.deltas) if (delta.stamp?.origin === this.region) this.#acked(delta.stamp.shipSeq);
+        break;
+      case "fenced":
+        // The root passed over it: everything of ours through it is dealt with.
+        this.#acked(message.shipSeq);
+        break;
+      default:
+        return;
+    }
+    this.#ship();
+    this.#noteDrained();
+  }
+
+  /** Halted, and every own delta is in the root's stream or fenced: the node may be wiped without losing anything. */
+  get drained(): boolean {
+    return this.#halted !== null && this.#unshipped.length === 0 && !this.#staged.some((entry) => entry.delta.stamp?.origin === this.region);
+  }
+
+  #drainedLogged = false;
+
+  #noteDrained(): void {
+    if (this.#drainedLogged || !this.drained) return;
+    this.#drainedLogged = true;
+    this.#effects.log("warn", "halted region: every write the root accepts from it is in the stream; its data may be wiped now", {});
+  }
+
+  #tickHalted(): void {
+    if (this.#isRoot) return;
+    if (this.#nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs) {
+      // A subscription (re)opens the flow of acknowledgements; ships not acknowledged are sent again.
+      this.#lastRenewMs = this.#nowMs;
+      this.#shippedThrough = this.#ackedThrough;
+      if (this.#subscribed) this.#ship();
+      else this.#effects.send(this.settings.rootRegion, { type: "subscribe", streamPos: this.#streamPosReceived });
+    }
+    this.#noteDrained();
   }
 
   // ------------------------------------------------------------ messages
 
   receive(from: RegionName, message: BrokerMessage, nowMs: number): void {
     this.#nowMs = nowMs;
-    if (this.#halted !== null) return;
+    if (this.#halted !== null) {
+      if (from === this.settings.rootRegion) this.#receiveHalted(message);
+      return;
+    }
     if (!this.settings.regions.includes(from) || from === this.region) {
       this.#effects.log("warn", "message from an unknown region dropped", { from });
       return;
@@ -910,7 +995,10 @@ export class RegionCore {
         this.#revoke(message.unit, message.epoch);
         return;
       case "fenced":
-        if (from === this.settings.rootRegion) this.#halt(`the root refused this region's delta #${message.shipSeq} to ${message.units.join(", ")} (taken from it by maestro evict)`);
+        // Only a node that still holds the delta unacknowledged has diverged (a wiped one never had it).
+        if (from === this.settings.rootRegion && this.#holdsUnacknowledged(message.shipSeq)) {
+          this.#halt(`the root refused this region's delta #${message.shipSeq} to ${message.units.join(", ")} (taken from it without its release)`);
+        }
         return;
       case "forward":
         this.#receiveForward(from, message);
@@ -1062,6 +1150,8 @@ export class RegionCore {
     const wanted = this.#unshipped.filter((delta) => delta.stamp!.shipSeq > has);
     const first = wanted[0];
     if (first === undefined || first.stamp!.shipSeq !== has + 1n || wanted.length > carriedDeltasMax) return [];
+    // A `global` unit's delta is nobody's to apply before the root has it: the root may yet refuse it.
+    if (wanted.some((delta) => [...this.units.unitsOfDelta(delta)].some((unit) => this.units.unitRule(unit).durability === "global"))) return [];
     const batch = takeBatch(wanted, carriedDeltasMax, this.settings.messageBytesMax / 2);
     return batch.length === wanted.length ? batch : [];
   }
@@ -1485,6 +1575,10 @@ export class RegionCore {
 
   tick(nowMs: number): void {
     this.#nowMs = nowMs;
+    if (this.#halted !== null) {
+      this.#tickHalted();
+      return;
+    }
     if (!this.#startupDone && nowMs - this.#startupAskedMs >= this.settings.renewIntervalMs) {
       // Answers lost on the way are asked for again.
       this.#startupAskedMs = nowMs;
@@ -1661,11 +1755,6 @@ export class RegionCore {
   /** Root role: highest shipSeq of `origin` staged here. */
   receivedFrom(origin: RegionName): bigint {
     return this.#received.get(origin) ?? 0n;
-  }
-
-  /** Root role: a fenced delta is passed over so the origin's later deltas can follow. */
-  skipShipped(origin: RegionName, shipSeq: bigint): void {
-    if (this.receivedFrom(origin) < shipSeq) this.#received.set(origin, shipSeq);
   }
 
   /** Root role: stages a shipped delta the root has given a stream position. */

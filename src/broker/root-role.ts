@@ -139,10 +139,14 @@ export class RootRole {
 
   #subscribe(region: RegionName, streamPos: bigint): void {
     const next = streamPos + 1n;
+    // Its deltas in the stream (a fenced one is there as an empty placeholder): a node that lost its data
+    // numbers its new deltas after this.
     const sequenced = this.#core.tree.replication.applied.get(region) ?? 0n;
-    this.#effects.send(region, { type: "subscribed", shipSeq: sequenced, streamPos: this.#core.tree.replication.streamPos });
+    // Told again before `subscribed`, whose acknowledgement covers the fenced delta: a region that still
+    // holds it unacknowledged halts; one that no longer has it (its data was wiped) ignores it.
     const fenced = this.#fenced.get(region);
     if (fenced !== undefined) this.#effects.send(region, { type: "fenced", ...fenced });
+    this.#effects.send(region, { type: "subscribed", shipSeq: sequenced, streamPos: this.#core.tree.replication.streamPos });
     if (next < this.oldestRetainedPos) {
       this.#effects.send(region, { type: "streamGap", oldestStreamPos: this.oldestRetainedPos });
       this.#subscribers.delete(region);
@@ -236,8 +240,11 @@ export class RootRole {
       }
       const stale = [...this.#units.unitsOfDelta(delta)].filter((unit) => this.leases.lease(unit).owner !== from);
       if (stale.length > 0 || !this.#sessionsBelongTo(delta, from)) {
-        this.#effects.log("error", "fenced a delta from a region that does not own its units", { from, shipSeq: stamp.shipSeq, units: stale });
-        this.#core.skipShipped(from, stamp.shipSeq);
+        // Expected after a unit was taken without its owner's release (evict, global reclaim); anything else is a bug.
+        this.#effects.log("warn", "fenced a delta from a region that does not own its units", { from, shipSeq: stamp.shipSeq, units: stale });
+        // Its place in the region's numbering stays taken, by an empty delta in the stream: every region
+        // (a wiped one relearning its own history included) then agrees the region's deltas run on past it.
+        this.#core.stageSequenced({ ...delta, ops: [], timeMs: fencedPlaceholderTimeMs, stamp: { ...stamp, leases: [], streamPos: this.nextStreamPos() } });
         // The region applied it already: its replica now differs from everyone's, and it must know.
         this.#fenced.set(from, { shipSeq: stamp.shipSeq, units: stale });
         this.#effects.send(from, { type: "fenced", shipSeq: stamp.shipSeq, units: stale });
@@ -341,9 +348,10 @@ export class RootRole {
     this.#observeCounts(counts, nowMs);
     this.leases.tick(nowMs);
     for (const region of this.leases.evicted) this.#takeFromEvicted(region, nowMs);
-    // Taking `global` units back from expired owners (LeaseTable.reclaimExpired) waits for a write path
-    // that does not apply a global unit's delta at its owner before the root has sequenced it: until
-    // then a lapsed owner's committed-but-unsequenced deltas would be fenced after it applied them.
+    // `global` units of owners whose leases ran out go to the root's region (design section 5). An owner
+    // that committed a global write it could not ship before it lost the unit finds, when it comes back,
+    // that its replica diverged, and halts (RegionCore: fenced); see the lease script 12.
+    this.leases.reclaimExpired(nowMs);
     this.#runGathered(nowMs);
     this.#returnGathered(nowMs);
     this.#applyPolicies(nowMs);
@@ -451,6 +459,17 @@ export class RootRole {
     if (!this.#deciders.has(unit) || this.leases.isMoving(unit) || this.leases.lease(unit).owner === to) return;
     this.#lastMoveMs.set(unit, nowMs);
   }
+}
+
+/**
+ * The time of the empty delta that takes a fenced delta's place in the
+ * stream: no committed delta has a negative time, so a region that applied
+ * the real one early (carried by a forward) can tell it was refused.
+ */
+export const fencedPlaceholderTimeMs = -1n;
+
+export function isFencedPlaceholder(delta: Delta): boolean {
+  return delta.timeMs === fencedPlaceholderTimeMs && delta.ops.length === 0;
 }
 
 function createsUnit(delta: Delta, unit: UnitName): boolean {

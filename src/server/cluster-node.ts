@@ -270,6 +270,11 @@ export class ClusterNode implements WritePath {
     }
   }
 
+  /** Halted (the replica diverged) and every own write the root accepts is in its stream. */
+  get drained(): boolean {
+    return this.#core.drained;
+  }
+
   sessionReachable(sessionId: bigint): boolean {
     return this.#core.sessionReachable(sessionId, Date.now());
   }

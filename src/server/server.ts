@@ -46,6 +46,9 @@ export interface MaestroServerOptions {
   onHalt?(reason: string): void;
 }
 
+/** How long a halted node keeps shipping its own writes to the root before it stops anyway. */
+export const haltDrainMsMax = 60_000;
+
 export class MaestroServer implements ConnectionHost {
   readonly config: ServerConfig;
   readonly logger: Logger;
@@ -63,6 +66,9 @@ export class MaestroServer implements ConnectionHost {
   readonly #server: Server;
   #timers: NodeJS.Timeout[] = [];
   #stopping = false;
+  /** The region's replica diverged: no client connection is accepted any more. */
+  #halted = false;
+  #cluster: ClusterNode | null = null;
   readonly #onHalt: ((reason: string) => void) | undefined;
 
   constructor(options: MaestroServerOptions) {
@@ -99,7 +105,7 @@ export class MaestroServer implements ConnectionHost {
   }
 
   #clusterPath(membership: ClusterMembership): WritePath {
-    return new ClusterNode({
+    this.#cluster = new ClusterNode({
       ...membership,
       tree: this.tree,
       treeOptions: this.treeOptions,
@@ -109,6 +115,7 @@ export class MaestroServer implements ConnectionHost {
       disconnectSession: (sessionId) => this.#disconnectSession(sessionId),
       onHalt: (reason) => this.#halt(reason),
     });
+    return this.#cluster;
   }
 
   /**
@@ -122,7 +129,19 @@ export class MaestroServer implements ConnectionHost {
     } catch (error) {
       this.logger.error({ err: error }, "could not write the halt marker");
     }
-    void this.stop().finally(() => this.#onHalt?.(reason));
+    // No client is served from here on; the broker keeps shipping what the root may still accept.
+    this.#halted = true;
+    for (const connection of this.connections.values()) connection.destroy();
+    const deadline = Date.now() + haltDrainMsMax;
+    const waitForDrain = (): void => {
+      if (this.#cluster?.drained !== true && Date.now() < deadline && !this.#stopping) {
+        setTimeout(waitForDrain, 100).unref();
+        return;
+      }
+      if (this.#cluster?.drained !== true) this.logger.error({ waitedMs: haltDrainMsMax }, "halting before every own write reached the root");
+      void this.stop().finally(() => this.#onHalt?.(reason));
+    };
+    waitForDrain();
   }
 
   get lastAppliedZxid(): bigint {
@@ -188,7 +207,7 @@ export class MaestroServer implements ConnectionHost {
   }
 
   #accept(socket: Socket): void {
-    if (this.#stopping || this.connections.size >= this.config.connectionsMax) {
+    if (this.#stopping || this.#halted || this.connections.size >= this.config.connectionsMax) {
       this.logger.warn({ remote: socket.remoteAddress }, "refusing connection: too many connections");
       socket.destroy();
       return;

@@ -196,6 +196,8 @@ interface ClientSession {
   replySlots: Array<{ ready: boolean; deliver: () => void }>;
   /** Reads wait for the session's outstanding writes, as the server's connection makes them. */
   writesOutstanding: number;
+  /** Its node was wiped: the client is gone, and the rejoined node closes the session once it knows it again. */
+  lost?: boolean;
 }
 
 const clientLatencyMs = 1;
@@ -215,7 +217,11 @@ export class Simulation {
   readonly #generation = new Map<string, number>();
   readonly #lastDeliveryMs = new Map<string, number>();
   readonly #failures: string[] = [];
-  readonly #stats = { messages: 0, dropped: 0, duplicated: 0, crashes: 0, partitions: 0, moves: 0, writes: 0, forwardedLoss: 0 };
+  readonly #stats = {
+    messages: 0, dropped: 0, duplicated: 0, crashes: 0, partitions: 0, moves: 0, writes: 0, forwardedLoss: 0, forcedTransfers: 0, wipes: 0,
+  };
+  /** The setup tree every node starts from, and a wiped node starts from again. */
+  readonly #setup: Delta[];
   /** Writes each session made, by data id: the causal check's input. */
   readonly #writesBySession = new Map<string, Array<{ id: string; invokeMs: number }>>();
   #faultsActive = true;
@@ -226,6 +232,7 @@ export class Simulation {
     this.#random = new SeededRandom(options.seed);
     this.#faults = swarm(this.#random.fork(), options.faults);
     const setup = setupDeltas();
+    this.#setup = setup;
     this.#nodes = regions.map((region, index) => new SimNode(region, index, setup));
     for (const node of this.#nodes) this.#boot(node);
     // Nodes booted earlier missed the later ones coming up.
@@ -259,9 +266,10 @@ export class Simulation {
         append: (delta) => this.#append(node, incarnation, delta),
         applied: (delta) => this.#noteApplied(node, delta),
         disconnectSession: () => undefined,
-        // The simulator never evicts a region, so a halt is a bug the run reports.
-        halt: (reason) => this.#fail(`${node.region} halted: ${reason}`),
+        halt: (reason) => this.#halted(node, reason),
         log: (level, message, fields) => {
+          if (message === "taking a unit without its owner's release") this.#stats.forcedTransfers += 1;
+          if (message.startsWith("fenced a delta") && this.#stats.forcedTransfers === 0) this.#fail(`${node.region}: fenced with no unit ever taken by force`);
           const trace = this.#options.trace;
           if (trace !== undefined && message.includes(trace.match)) trace.print(`${this.now} ${node.region} ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
           if (level === "error") this.#fail(`${node.region}: ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
@@ -312,9 +320,10 @@ export class Simulation {
     }
   }
 
-  #crash(node: SimNode): void {
+  #crash(node: SimNode, whileDown?: () => void): void {
     if (!node.alive) return;
     node.alive = false;
+    whileDown?.();
     this.#stats.crashes += 1;
     for (const other of this.#nodes) {
       if (other === node || !other.alive) continue;
@@ -327,6 +336,39 @@ export class Simulation {
     this.#queue.at(this.now + downMs, () => {
       this.#boot(node);
       for (const session of this.#sessions) if (session.node === node) this.#resume(session);
+    });
+  }
+
+  /**
+   * A node halts only after the root took one of its units without its
+   * release (a `global` unit whose lease ran out; the simulator does not
+   * evict). The simulated operator then waits until everything the node
+   * committed is in the root's stream or fenced, and wipes it: its disk
+   * goes back to the setup tree, its clients' sessions are lost (the
+   * rejoined node closes them, as their expiry would), and it rejoins from
+   * the root's stream.
+   */
+  #halted(node: SimNode, reason: string): void {
+    if (this.#stats.forcedTransfers === 0) this.#fail(`${node.region} halted with no unit ever taken by force: ${reason}`);
+    const incarnation = node.incarnation;
+    const waitForDrain = (): void => {
+      if (!node.alive || node.incarnation !== incarnation) return;
+      if (node.core.drained) this.#wipe(node);
+      else this.#queue.at(this.now + 200, waitForDrain);
+    };
+    this.#queue.at(this.now + 200, waitForDrain);
+  }
+
+  #wipe(node: SimNode): void {
+    this.#stats.wipes += 1;
+    this.#crash(node, () => {
+      node.durable = [...this.#setup];
+      node.applyOrder.length = 0;
+      for (const session of this.#sessions) {
+        if (session.node !== node || session.closed) continue;
+        session.opsLeft = 0;
+        session.lost = true;
+      }
     });
   }
 
@@ -451,6 +493,10 @@ export class Simulation {
     session.writesOutstanding = 0;
     session.replySlots = [];
     if (session.closed) return;
+    if (session.lost === true) {
+      this.#queue.at(this.now + 1, () => this.#closeLost(session));
+      return;
+    }
     const created = (session as { created?: boolean }).created === true && session.node.core.tree.sessionTimeoutMs(session.sessionId) !== undefined;
     if (!created) {
       (session as { created?: boolean }).created = false;
@@ -504,6 +550,19 @@ export class Simulation {
     if (incarnation !== session.incarnation) return;
     session.outstanding -= 1;
     if (session.outstanding === 0) this.#queue.at(this.now + session.random.between(1, 30), () => this.#next(session));
+  }
+
+  /** A session of a wiped node: closed (as by expiry) once the rejoined node has it again from the stream. */
+  #closeLost(session: ClientSession): void {
+    if (!session.node.alive || session.closed) return;
+    if (session.node.core.tree.sessionTimeoutMs(session.sessionId) === undefined) {
+      // Not relearnt yet; or closed before the wipe, which the node knows once it has caught up.
+      const progress = session.node.core.progress();
+      if (progress.subscribed && progress.staged === 0 && progress.streamPos === this.#nodes[0]!.core.progress().streamPos) session.closed = true;
+      else this.#queue.at(this.now + 200, () => this.#closeLost(session));
+      return;
+    }
+    this.#close(session);
   }
 
   #close(session: ClientSession): void {
