@@ -15,6 +15,10 @@
 //   acceptor -> dialer   "MBL1" | acceptorNonce(32)
 //   dialer -> acceptor   dialerNonce(32) | HMAC(dial) | dialerId
 //   acceptor -> dialer   HMAC(accept)
+// After it, an empty frame is a heartbeat (sent on a link quiet for
+// heartbeatIntervalMs); a peer not heard from for peerSilenceMsMax is
+// taken as gone, since a partition that drops packets leaves TCP
+// connections open for many minutes.
 // where HMAC(label) = HMAC-SHA256(secret, label | acceptorNonce | dialerNonce
 // | dialerId | acceptorId), ids length-prefixed. Fresh nonces on both sides
 // keep either proof from being replayed; the ids in both proofs mean a
@@ -48,6 +52,12 @@ export const brokerLinkDefaults = {
   keepAliveDelayMs: 5_000,
   /** Accepted connections that have not authenticated yet (a flood gets refused, not buffered). */
   pendingHandshakesMax: 64,
+  /** An empty frame goes out on a link that sent nothing for this long... */
+  heartbeatIntervalMs: 1_000,
+  /** ...and a peer heard nothing from for this long is taken as gone: both its connections are closed
+   *  and the link is down until a new one authenticates. A partition that drops packets leaves TCP
+   *  connections open for many minutes; this is what notices it. */
+  peerSilenceMsMax: 4_000,
 } as const;
 
 const handshake = {
@@ -80,6 +90,8 @@ export interface BrokerTransportOptions {
   onOperator?(request: OperatorRequest): Promise<OperatorReply>;
   reconnectDelayMs?: { min: number; max: number };
   handshakeTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  peerSilenceMsMax?: number;
   outboundQueueBytesMax?: number;
 }
 
@@ -250,6 +262,13 @@ export class BrokerTransport {
   #pendingHandshakes = 0;
   #server: Server | null = null;
   #closed = false;
+  readonly #heartbeatIntervalMs: number;
+  readonly #peerSilenceMsMax: number;
+  /** When each peer was last heard from (a frame on its incoming connection), or our link to it came up. */
+  readonly #lastHeardMs = new Map<string, number>();
+  /** When each outgoing link last carried a frame. */
+  readonly #lastSentMs = new Map<string, number>();
+  #livenessTimer: NodeJS.Timeout | undefined;
 
   constructor(options: BrokerTransportOptions) {
     assertOptions(options);
@@ -260,6 +279,8 @@ export class BrokerTransport {
     this.#peerRegions = new Map(peers.map((node) => [node.id, node.region]));
     this.#reconnectDelayMs = options.reconnectDelayMs ?? brokerLinkDefaults.reconnectDelayMs;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? brokerLinkDefaults.handshakeTimeoutMs;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? brokerLinkDefaults.heartbeatIntervalMs;
+    this.#peerSilenceMsMax = options.peerSilenceMsMax ?? brokerLinkDefaults.peerSilenceMsMax;
     this.#outboundQueueBytesMax =
       options.outboundQueueBytesMax ??
       Math.max(brokerLinkDefaults.outboundQueueBytesMin, brokerLinkDefaults.outboundQueueMessagesMin * (options.messageBytesMax + frameHeaderBytes));
@@ -282,7 +303,32 @@ export class BrokerTransport {
     });
     server.on("error", (error) => this.#logger.error({ err: error }, "broker link listener failed"));
     for (const peerId of this.#peerIds) this.#dial(peerId);
+    this.#livenessTimer = setInterval(() => this.#checkLiveness(), Math.max(10, Math.floor(this.#heartbeatIntervalMs / 2)));
+    this.#livenessTimer.unref();
     return (server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Heartbeats out, silence in: an empty frame on every link that has been
+   * quiet for a heartbeat interval, and a peer silent for peerSilenceMsMax
+   * loses both its connections (the outgoing one redials).
+   */
+  #checkLiveness(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    for (const link of this.#outbound.values()) {
+      if (!link.up || link.connection === null) continue;
+      if (now - (this.#lastHeardMs.get(link.peerId) ?? now) > this.#peerSilenceMsMax) {
+        this.#logger.warn({ peer: link.peerId, silentMs: now - (this.#lastHeardMs.get(link.peerId) ?? now) }, "broker link: peer silent; closing its connections");
+        this.#inboundByPeer.get(link.peerId)?.destroy();
+        link.connection.fail(`peer ${link.peerId} silent for over ${this.#peerSilenceMsMax} ms`);
+        continue;
+      }
+      if (now - (this.#lastSentMs.get(link.peerId) ?? 0) >= this.#heartbeatIntervalMs) {
+        link.connection.send(Buffer.alloc(0));
+        this.#lastSentMs.set(link.peerId, now);
+      }
+    }
   }
 
   /**
@@ -307,6 +353,7 @@ export class BrokerTransport {
       return false;
     }
     connection.send(payload);
+    this.#lastSentMs.set(nodeId, Date.now());
     return true;
   }
 
@@ -318,6 +365,7 @@ export class BrokerTransport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#livenessTimer);
     for (const link of this.#outbound.values()) {
       clearTimeout(link.retryTimer);
       link.up = false;
@@ -371,6 +419,8 @@ export class BrokerTransport {
   #linkUp(link: OutboundLink): void {
     link.up = true;
     link.failures = 0;
+    // The peer gets a full silence allowance to connect back and be heard.
+    this.#lastHeardMs.set(link.peerId, Date.now());
     if (this.#closed) return;
     link.announcedUp = true;
     this.#logger.info({ peer: link.peerId }, "broker link up");
@@ -429,7 +479,9 @@ export class BrokerTransport {
           return;
         }
         if (peerId !== null) {
-          this.#receiveMessage(peerId, frame);
+          this.#lastHeardMs.set(peerId, Date.now());
+          // An empty frame is a heartbeat: being heard is all it is for.
+          if (frame.length > 0) this.#receiveMessage(peerId, frame);
           return;
         }
         peerId = this.#verifyDialer(connection, frame, acceptorNonce);

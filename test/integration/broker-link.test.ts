@@ -371,3 +371,43 @@ test("close() releases every socket, listener and timer", async () => {
   const held = process.getActiveResourcesInfo().filter((kind) => kind === "TCPServerWrap" || kind === "TCPSocketWrap" || kind === "Timeout");
   assert.deepEqual(held, []);
 });
+
+test("a partition that drops packets (connections stay open, nothing arrives) takes the link down on both sides; healing brings it back", async () => {
+  const addresses = [address("a"), address("b")];
+  let blackhole = false;
+  /** A proxy to a node's real port that, while `blackhole` is set, swallows everything both ways. */
+  const proxyTo = (target: () => number) =>
+    rawServer((client) => {
+      const upstream = connect({ host, port: target() });
+      upstream.on("error", () => {});
+      client.on("data", (chunk: Buffer) => void (blackhole || upstream.write(chunk)));
+      upstream.on("data", (chunk: Buffer) => void (blackhole || client.write(chunk)));
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+  const toB = await proxyTo(() => addresses[1]!.brokerPort);
+  const toA = await proxyTo(() => addresses[0]!.brokerPort);
+  const timing = { heartbeatIntervalMs: 100, peerSilenceMsMax: 500, reconnectDelayMs: { min: 50, max: 200 }, handshakeTimeoutMs: 300 };
+  const a = createNode(addresses[0]!, [addresses[0]!, { ...addresses[1]!, brokerPort: toB.port }], timing);
+  const b = createNode(addresses[1]!, [{ ...addresses[0]!, brokerPort: toA.port }, addresses[1]!], timing);
+  await startAll([a, b]);
+  try {
+    await waitFor(() => a.transport.isUp("b") && b.transport.isUp("a"), "links up through the proxies");
+    // Idle links stay up: heartbeats keep each side heard.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    assert.ok(a.transport.isUp("b") && b.transport.isUp("a"), "idle links stay up");
+    blackhole = true;
+    await waitFor(() => !a.transport.isUp("b") && !b.transport.isUp("a"), "both sides notice the silence", 5_000);
+    // Whichever side noticed first closed its sockets; this proxy passes that close on to the other side.
+    assert.ok(warnings(a, "peer silent").length + warnings(b, "peer silent").length > 0);
+    assert.equal(a.transport.send("b", sync(1)), false);
+    blackhole = false;
+    await waitFor(() => a.transport.isUp("b") && b.transport.isUp("a"), "links up again after the heal", 5_000);
+    assert.equal(a.transport.send("b", sync(2)), true);
+    await waitFor(() => requestIds(b, "a").includes(2), "a message after the heal");
+  } finally {
+    await closeAll([a, b]);
+    await toA.close();
+    await toB.close();
+  }
+});
