@@ -193,11 +193,12 @@ export class RegionCore {
   readonly #peerHas = new Map<RegionName, bigint>();
   /** Deltas of other regions applied from a forward answer before the stream brought them (see #applyEarly). */
   /**
-   * Own deltas the root had sequenced when it answered this life's first
-   * subscription (null until then). A node whose data was wiped learns
-   * here of its region's earlier writes: it applies them from the stream
-   * and writes nothing of its own until it has (its new deltas continue
-   * the region's numbering after them).
+   * How far this region's own deltas run that this node must have applied
+   * before it writes: its own at start when it has any, else (and at least)
+   * what the root had sequenced when it answered a subscription; null until
+   * known. A node whose data was wiped learns here of its region's earlier
+   * writes: it applies them from the stream and writes nothing of its own
+   * until it has (its new deltas continue the region's numbering after them).
    */
   #ownHistoryThrough: bigint | null = null;
   /** Set once the root fenced a delta this region had applied: nothing is served any more. */
@@ -245,6 +246,9 @@ export class RegionCore {
     this.#lastAllocatedZxid = args.tree.lastZxid;
     const cursor = args.tree.replication;
     this.#ownSeq = cursor.applied.get(args.settings.region) ?? 0n;
+    // A node with writes of its own region knows that region's history (anything the root has of it came
+    // from this node's log); one with none may be new or may have lost its disk, and must ask the root.
+    if (this.#ownSeq > 0n) this.#ownHistoryThrough = this.#ownSeq;
     this.#ackedThrough = this.#isRoot ? this.#ownSeq : 0n;
     this.#shippedThrough = this.#ackedThrough;
     this.#streamPosReceived = cursor.streamPos;
@@ -854,8 +858,7 @@ export class RegionCore {
   }
 
   #learnOwnHistory(sequenced: bigint): void {
-    if (this.#ownHistoryThrough !== null) return;
-    this.#ownHistoryThrough = sequenced;
+    if (this.#ownHistoryThrough === null || sequenced > this.#ownHistoryThrough) this.#ownHistoryThrough = sequenced;
     if (sequenced <= this.#ownSeq) return;
     // The root has more of this region's deltas than this node: its data was wiped (or lost).
     this.#effects.log("warn", "the root holds writes of this region this node does not have; applying them before writing", {
