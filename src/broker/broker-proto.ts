@@ -50,7 +50,7 @@ message Ship { repeated bytes deltas = 1; repeated OriginSeq deps = 2; }
 message StreamGap { required int64 oldest_stream_pos = 1; }
 
 message UnitEpoch { required string unit = 1; required int64 epoch = 2; }
-message WriteCount { required string unit = 1; required string origin = 2; required int64 count = 3; }
+message WriteCount { required string unit = 1; required string origin = 2; required int64 count = 3; optional string child = 4; }
 message OriginSeq { required string origin = 1; required int64 ship_seq = 2; }
 
 message Renew { required int64 round = 1; repeated UnitEpoch leases = 2; repeated WriteCount counts = 3; }

@@ -152,6 +152,20 @@ export class LeaseTable {
     return { unit, owner: to, epoch: current.epoch + 1 };
   }
 
+  /**
+   * Adaptive splitting: `unit` (a child of a unit the root's region holds,
+   * never leased before) becomes a unit of its own, granted to `to`. The
+   * row goes into the root's next stream entry like any transfer, and every
+   * node makes the child a lease root when it applies it.
+   */
+  grantSplit(unit: UnitName, to: RegionName, reason: string, nowMs: number): void {
+    if (this.#moves.has(unit) || this.#rows.has(unit)) throw new Error(`grantSplit: ${unit} is already a unit`);
+    const move: Move = { unit, from: this.#settings.rootRegion, to, epoch: 0, reason, state: "released", revokeSentMs: nowMs, releasedThrough: 0n };
+    this.#moves.set(unit, move);
+    this.#effects.log("splitting a unit", { unit, to, reason });
+    this.#finishIfShipped(move);
+  }
+
   /** The owner answered a revoke: nothing more at `epoch`; its deltas run through shipSeq. */
   released(from: RegionName, unit: UnitName, epoch: number, shipSeq: bigint): void {
     const move = this.#moves.get(unit);
@@ -238,6 +252,7 @@ export class LeaseTable {
   /** Write counts by origin, from renewals and from the root's own region. */
   addCounts(counts: readonly WriteCount[]): void {
     for (const count of counts) {
+      if (count.child !== undefined) continue; // a child's writes are already in its unit's count
       let byOrigin = this.#writeCounts.get(count.unit);
       if (byOrigin === undefined) this.#writeCounts.set(count.unit, (byOrigin = new Map()));
       byOrigin.set(count.origin, (byOrigin.get(count.origin) ?? 0) + count.count);

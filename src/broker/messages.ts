@@ -20,6 +20,8 @@ export interface WriteCount {
   unit: UnitName;
   origin: RegionName;
   count: number;
+  /** Writes under one child of the unit (`unit/c/...`, two levels down or more), which a split could make a unit of its own. */
+  child?: string;
 }
 
 /** Per-origin positions: origin region -> highest shipSeq. */

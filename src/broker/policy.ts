@@ -41,7 +41,14 @@ export interface MigrationDecider {
   decide(owner: RegionName, lastMoveMs: number, nowMs: number): RegionName | null;
   /** Whether the state carries nothing worth keeping (the root may drop it). */
   readonly idle: boolean;
+  /** Writes under one child of the unit (two levels down or more), for deciders that split. */
+  observeChild?(child: string, report: WriteReport, nowMs: number): void;
+  /** A child to make a unit of its own and the region to grant it to, when the unit itself stays. */
+  decideSplit?(owner: RegionName, lastMoveMs: number, nowMs: number): { child: string; to: RegionName } | null;
 }
+
+/** Children a splitting decider keeps windows for; beyond it, the quietest are forgotten. */
+export const splitChildrenTrackedMax = 64;
 
 /** The decider for a unit under `policy`, or null when the policy never moves anything. */
 export function createDecider(policy: MigrationPolicy): MigrationDecider | null {
@@ -51,7 +58,9 @@ export function createDecider(policy: MigrationPolicy): MigrationDecider | null 
     case "consecutive":
       return new ConsecutiveDecider(policy.count);
     case "majority-window":
-      return new MajorityWindowDecider(policy.share, policy.windowMs, policy.holdMs);
+      return policy.split === true
+        ? new SplittingDecider(policy.share, policy.windowMs, policy.holdMs)
+        : new MajorityWindowDecider(policy.share, policy.windowMs, policy.holdMs);
   }
 }
 
@@ -170,5 +179,77 @@ export class MajorityWindowDecider implements MigrationDecider {
   #slide(nowMs: number): void {
     const oldestStep = this.#step(nowMs) - windowBuckets;
     while (this.#buckets.length > 0 && this.#buckets[0]!.step < oldestStep) this.#buckets.shift();
+  }
+}
+
+/**
+ * `majority-window` with `split`: the unit's own window decides moves as
+ * above; when it keeps the unit where it is (no region has its majority),
+ * each tracked child's window is asked the same question, and a child
+ * another region dominates is split off to it. The unit's hold time covers
+ * splits too, so a unit is split at most once per holdMs.
+ */
+export class SplittingDecider implements MigrationDecider {
+  readonly #unit: MajorityWindowDecider;
+  readonly #children = new Map<string, MajorityWindowDecider>();
+  readonly #share: number;
+  readonly #windowMs: number;
+  readonly #holdMs: number;
+
+  constructor(share: number, windowMs: number, holdMs: number) {
+    this.#unit = new MajorityWindowDecider(share, windowMs, holdMs);
+    this.#share = share;
+    this.#windowMs = windowMs;
+    this.#holdMs = holdMs;
+  }
+
+  get idle(): boolean {
+    return this.#unit.idle && [...this.#children.values()].every((child) => child.idle);
+  }
+
+  observe(report: WriteReport, nowMs: number): void {
+    this.#unit.observe(report, nowMs);
+  }
+
+  observeChild(child: string, report: WriteReport, nowMs: number): void {
+    let decider = this.#children.get(child);
+    if (decider === undefined) {
+      if (this.#children.size >= splitChildrenTrackedMax) this.#forgetQuietest(nowMs);
+      this.#children.set(child, (decider = new MajorityWindowDecider(this.#share, this.#windowMs, this.#holdMs)));
+    }
+    decider.observe(report, nowMs);
+  }
+
+  decide(owner: RegionName, lastMoveMs: number, nowMs: number): RegionName | null {
+    return this.#unit.decide(owner, lastMoveMs, nowMs);
+  }
+
+  decideSplit(owner: RegionName, lastMoveMs: number, nowMs: number): { child: string; to: RegionName } | null {
+    if (this.#unit.decide(owner, lastMoveMs, nowMs) !== null) return null;
+    for (const [child, decider] of [...this.#children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const to = decider.decide(owner, lastMoveMs, nowMs);
+      if (to !== null) return { child, to };
+      if (decider.idle) this.#children.delete(child);
+    }
+    return null;
+  }
+
+  /** Once a child is a unit of its own, its writes are no longer the unit's. */
+  forgetChild(child: string): void {
+    this.#children.delete(child);
+  }
+
+  #forgetQuietest(nowMs: number): void {
+    let quietest: string | null = null;
+    let fewest = Infinity;
+    for (const [child, decider] of this.#children) {
+      let writes = 0;
+      for (const count of decider.windowWrites(nowMs).values()) writes += count;
+      if (writes < fewest) {
+        fewest = writes;
+        quietest = child;
+      }
+    }
+    if (quietest !== null) this.#children.delete(quietest);
   }
 }

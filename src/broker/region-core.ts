@@ -224,6 +224,8 @@ export class RegionCore {
   readonly #linkDownSince = new Map<RegionName, number>();
   /** Global-durability answers waiting for the root to sequence own shipSeq. */
   #ackWaiters: Array<{ shipSeq: bigint; wake: (ok: boolean) => void }> = [];
+  /** Reads waiting for this region's unsequenced \`global\` writes to be taken by the root (the host bounds the wait). */
+  #globalReadWaiters: Array<() => void> = [];
   #closing = new Set<bigint>();
   /** See #startupCaughtUp. */
   readonly #startupPending: Set<RegionName>;
@@ -237,6 +239,8 @@ export class RegionCore {
   constructor(args: { settings: BrokerSettings; tree: DataTree; options: TreeOptions; effects: CoreEffects; nowMs: number }) {
     this.settings = args.settings;
     this.units = new UnitMap(args.settings.leaseRoots);
+    // Units made by splits are known from their lease rows.
+    for (const row of args.tree.replication.leases.values()) this.units.ensureLeaseRoot(row.unit);
     this.tree = args.tree;
     this.#pending = new PendingTree(args.tree);
     this.#options = args.options;
@@ -345,15 +349,40 @@ export class RegionCore {
   }
 
   /** Calls `ready` once the session may read: its last forwarded write is applied here. */
-  whenSessionReady(sessionId: bigint, ready: () => void): void {
+  whenSessionReady(sessionId: bigint, ready: () => void, paths: readonly string[] = []): void {
     const session = this.#session(sessionId);
     const read = (): void => {
+      if (this.#unsequencedGlobalUnder(paths)) {
+        this.#globalReadWaiters.push(read);
+        return;
+      }
       // The read sees everything applied now: the session depends on all of it from here on.
       this.#observe(session, this.tree.replication.applied);
       ready();
     };
     if (this.#barrierPassed(session)) read();
     else session.readyWaiters.push(read);
+  }
+
+  /**
+   * Whether a read of `paths` would see a write of a \`global\` unit this
+   * region committed and the root has not yet taken: such a write is not
+   * answered before the root has it, and if the root reclaims the unit in
+   * the meantime it is refused; nobody may read it before then.
+   */
+  #unsequencedGlobalUnder(paths: readonly string[]): boolean {
+    if (this.#isRoot || paths.length === 0) return false;
+    const units = new Set<UnitName>();
+    for (const path of paths) {
+      for (const unit of [this.units.unitOfNode(path), this.units.unitOfChildren(path)]) {
+        if (this.units.unitRule(unit).durability === "global") units.add(unit);
+      }
+    }
+    if (units.size === 0) return false;
+    const pending = [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)];
+    return pending.some(
+      (delta) => delta.stamp?.origin === this.region && delta.stamp.shipSeq > this.#ackedThrough && [...this.units.unitsOfDelta(delta)].some((unit) => units.has(unit)),
+    );
   }
 
   #observe(session: SessionState, positions: Iterable<readonly [RegionName, bigint]>): void {
@@ -615,7 +644,7 @@ export class RegionCore {
     const shipSeq = this.#ownSeq;
     const streamPos = this.#root?.nextStreamPos() ?? 0n;
     const delta: Delta = { ...outcome.delta, stamp: { origin: this.region, shipSeq, streamPos, leases } };
-    this.#countWrite(touched, op.origin);
+    this.#countWrite(touched, op.origin, outcome.delta);
     const global = [...touched].some((unit) => this.units.unitRule(unit).durability === "global");
     const committed = { delta, deps: this.#receivedVector() };
     if (!this.#isRoot) this.#depsOfOwn.set(shipSeq, committed.deps);
@@ -631,16 +660,31 @@ export class RegionCore {
     return true;
   }
 
-  #countWrite(units: ReadonlySet<UnitName>, origin: RegionName): void {
+  #countWrite(units: ReadonlySet<UnitName>, origin: RegionName, delta: Delta): void {
     for (const unit of units) {
       let byOrigin = this.#writeCounts.get(unit);
       if (byOrigin === undefined) this.#writeCounts.set(unit, (byOrigin = new Map()));
       byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + 1);
-      const key = `${unit}\u0000${origin}`;
-      const pending = this.#countsSinceRenew.get(key);
-      if (pending === undefined) this.#countsSinceRenew.set(key, { unit, origin, count: 1 });
-      else pending.count += 1;
+      this.#countForRoot(unit, origin, undefined);
     }
+    // Per child of a unit, for policies that split: once per delta and child.
+    const children = new Set<string>();
+    for (const op of delta.ops) {
+      if (op.type === "createSession" || op.type === "closeSession") continue;
+      const unit = this.units.unitOfNode(op.path);
+      const child = this.units.splittableChildOf(unit, op.path);
+      if (child !== null && !children.has(child)) {
+        children.add(child);
+        this.#countForRoot(unit, origin, child);
+      }
+    }
+  }
+
+  #countForRoot(unit: UnitName, origin: RegionName, child: string | undefined): void {
+    const key = `${unit}\u0000${origin}\u0000${child ?? ""}`;
+    const pending = this.#countsSinceRenew.get(key);
+    if (pending !== undefined) pending.count += 1;
+    else this.#countsSinceRenew.set(key, child === undefined ? { unit, origin, count: 1 } : { unit, origin, count: 1, child });
   }
 
   // ----------------------------------------------------------- region log
@@ -716,6 +760,7 @@ export class RegionCore {
   }
 
   #leaseRecorded(row: LeaseRecord): void {
+    this.units.ensureLeaseRoot(row.unit);
     const hint = this.#hints.get(row.unit);
     if (hint !== undefined && hint.epoch <= row.epoch) this.#hints.delete(row.unit);
     const releasing = this.#releasing.get(row.unit);
@@ -806,6 +851,7 @@ export class RegionCore {
       if (waiter.shipSeq <= shipSeq) waiter.wake(true);
       else this.#ackWaiters.push(waiter);
     }
+    for (const read of this.#globalReadWaiters.splice(0)) read();
   }
 
   #resubscribe(): void {
@@ -1717,6 +1763,13 @@ export class RegionCore {
     if (current.owner === to && !current.moving) return { ok: true, message: `${unit} is already held by ${to} (epoch ${current.epoch})` };
     this.#root.move(unit, to, "operator", nowMs);
     return { ok: true, message: `moving ${unit} from ${current.owner} to ${to}` };
+  }
+
+  /** Adaptive splitting at the root (RootRole.split), for policies and tests: false when refused. */
+  splitUnit(unit: UnitName, child: string, to: RegionName, nowMs: number): boolean {
+    this.#nowMs = nowMs;
+    if (this.#root === null || !this.settings.regions.includes(to)) return false;
+    return this.#root.split(unit, child, to, nowMs);
   }
 
   /** `maestro evict REGION` at the root (RootRole.evict): the units taken now. */

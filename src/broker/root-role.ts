@@ -8,7 +8,7 @@
 import type { Delta, LeaseRecord } from "../tree/types.js";
 import { LeaseTable } from "./lease-table.js";
 import type { BrokerMessage, OriginSeq, RegionName, UnitName, WriteCount } from "./messages.js";
-import { createDecider, type MigrationDecider } from "./policy.js";
+import { createDecider, SplittingDecider, type MigrationDecider } from "./policy.js";
 import { takeBatch, type CoreEffects, type RegionCore, type WriteOp } from "./region-core.js";
 import type { BrokerSettings } from "./settings.js";
 import type { UnitMap } from "./units.js";
@@ -45,6 +45,8 @@ export class RootRole {
   readonly #deciders = new Map<UnitName, MigrationDecider>();
   /** When each unit with a decider last started moving (for the policies' hold time). */
   readonly #lastMoveMs = new Map<UnitName, number>();
+  /** Splits waiting for their unit to be held here: then the child becomes a unit of its own. */
+  #splits: Array<{ unit: UnitName; child: string; to: RegionName; deadlineMs: number }> = [];
 
   constructor(args: { core: RegionCore; settings: BrokerSettings; units: UnitMap; nowMs: number; effects: CoreEffects }) {
     this.#core = args.core;
@@ -104,7 +106,10 @@ export class RootRole {
     for (const row of stamp.leases) this.leases.noteRecorded(row);
     for (const region of this.#subscribers.keys()) this.#pump(region);
     for (const region of this.#heldShips.keys()) this.#releaseShips(region);
-    if (stamp.leases.length > 0) this.#runGathered(nowMs);
+    if (stamp.leases.length > 0) {
+      this.#runGathered(nowMs);
+      this.#runSplits(nowMs);
+    }
   }
 
   receive(from: RegionName, message: BrokerMessage, nowMs: number): void {
@@ -353,6 +358,7 @@ export class RootRole {
     // that its replica diverged, and halts (RegionCore: fenced); see the lease script 12.
     this.leases.reclaimExpired(nowMs);
     this.#runGathered(nowMs);
+    this.#runSplits(nowMs);
     this.#returnGathered(nowMs);
     this.#applyPolicies(nowMs);
   }
@@ -410,6 +416,52 @@ export class RootRole {
     return [...units].sort();
   }
 
+  /**
+   * Adaptive splitting (design section 2): `child`, whose child list lies
+   * in `unit`, becomes a unit of its own held by `to`. The root first takes
+   * `unit` (a cooperative move: its owner ships everything and releases it),
+   * so that nothing writes the child's subtree while its unit changes; then
+   * the grant goes into the stream, which is where every node learns that
+   * the child is a lease root; then `unit` goes back to its owner. Returns
+   * false when the request does not name such a child.
+   */
+  split(unit: UnitName, child: string, to: RegionName, nowMs: number): boolean {
+    if (this.#units.unitOfChildren(child) !== unit || child === unit || this.#core.tree.node(child) === undefined) return false;
+    if (this.leases.rows.has(child) || this.leases.isMoving(child) || this.leases.evicted.has(to)) return false;
+    this.#effects.log("info", "splitting a unit: taking it first", { unit, child, to });
+    this.#splits.push({ unit, child, to, deadlineMs: nowMs + this.#settings.forwardTimeoutMs * 3 });
+    this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
+    this.#bringHere(unit, nowMs);
+    this.#noteMoveForced(unit, nowMs);
+    this.#runSplits(nowMs);
+    return true;
+  }
+
+  #runSplits(nowMs: number): void {
+    const waiting = this.#splits;
+    this.#splits = [];
+    for (const pending of waiting) {
+      const here = this.leases.lease(pending.unit).owner === this.#settings.rootRegion && !this.leases.isMoving(pending.unit)
+        && this.#core.lease(pending.unit).owner === this.#settings.rootRegion;
+      if (!here && nowMs < pending.deadlineMs) {
+        if (!this.leases.isMoving(pending.unit)) this.#bringHere(pending.unit, nowMs);
+        this.#splits.push(pending);
+        continue;
+      }
+      const count = (this.#held.get(pending.unit) ?? 1) - 1;
+      if (count <= 0) this.#held.delete(pending.unit);
+      else this.#held.set(pending.unit, count);
+      const stillChild = this.#units.unitOfChildren(pending.child) === pending.unit && this.#core.tree.node(pending.child) !== undefined;
+      if (!here || !stillChild || this.leases.rows.has(pending.child) || this.leases.isMoving(pending.child)) {
+        this.#effects.log("info", "split given up", { unit: pending.unit, child: pending.child, here, stillChild });
+        continue;
+      }
+      const decider = this.#deciders.get(pending.unit);
+      if (decider instanceof SplittingDecider) decider.forgetChild(pending.child);
+      this.leases.grantSplit(pending.child, pending.to, `split of ${pending.unit}`, nowMs);
+    }
+  }
+
   /** An operator (or a policy) moves a unit; it is no longer due back anywhere. */
   move(unit: UnitName, to: RegionName, reason: string, nowMs: number): void {
     this.#returnTo.delete(unit);
@@ -422,21 +474,31 @@ export class RootRole {
   /** Write counts of one renewal (or of the root's own region) go to their units' deciders, one report per unit. */
   #observeCounts(counts: readonly WriteCount[], nowMs: number): void {
     const reports = new Map<UnitName, Map<RegionName, number>>();
+    const childReports = new Map<string, { unit: UnitName; child: string; report: Map<RegionName, number> }>();
     for (const count of counts) {
-      let report = reports.get(count.unit);
-      if (report === undefined) reports.set(count.unit, (report = new Map()));
+      let report: Map<RegionName, number> | undefined;
+      if (count.child === undefined) {
+        report = reports.get(count.unit);
+        if (report === undefined) reports.set(count.unit, (report = new Map()));
+      } else {
+        const key = `${count.unit}\u0000${count.child}`;
+        report = childReports.get(key)?.report;
+        if (report === undefined) childReports.set(key, { unit: count.unit, child: count.child, report: (report = new Map()) });
+      }
       report.set(count.origin, (report.get(count.origin) ?? 0) + count.count);
     }
-    for (const [unit, report] of reports) {
-      let decider = this.#deciders.get(unit);
-      if (decider === undefined) {
-        const policy = this.#units.unitRule(unit).rule?.policy;
-        decider = policy === undefined ? undefined : createDecider(policy) ?? undefined;
-        if (decider === undefined) continue;
-        this.#deciders.set(unit, decider);
-      }
-      decider.observe(report, nowMs);
+    for (const [unit, report] of reports) this.#deciderOf(unit)?.observe(report, nowMs);
+    for (const { unit, child, report } of childReports.values()) this.#deciderOf(unit)?.observeChild?.(child, report, nowMs);
+  }
+
+  #deciderOf(unit: UnitName): MigrationDecider | undefined {
+    let decider = this.#deciders.get(unit);
+    if (decider === undefined) {
+      const policy = this.#units.unitRule(unit).rule?.policy;
+      decider = policy === undefined ? undefined : createDecider(policy) ?? undefined;
+      if (decider !== undefined) this.#deciders.set(unit, decider);
     }
+    return decider;
   }
 
   /**
@@ -448,10 +510,22 @@ export class RootRole {
     for (const [unit, decider] of this.#deciders) {
       if (this.leases.isMoving(unit) || this.#held.has(unit)) continue;
       const policy = this.#units.unitRule(unit).rule?.policy;
-      const to = decider.decide(this.leases.lease(unit).owner, this.#lastMoveMs.get(unit) ?? -Infinity, nowMs);
-      if (to !== null && !this.leases.expired(to, nowMs)) this.move(unit, to, `policy ${policy?.name ?? "none"}`, nowMs);
+      const owner = this.leases.lease(unit).owner;
+      const lastMoveMs = this.#lastMoveMs.get(unit) ?? -Infinity;
+      const to = decider.decide(owner, lastMoveMs, nowMs);
+      if (to !== null && !this.leases.expired(to, nowMs)) {
+        this.move(unit, to, `policy ${policy?.name ?? "none"}`, nowMs);
+        continue;
+      }
+      const split = this.#splits.some((pending) => pending.unit === unit) ? null : decider.decideSplit?.(owner, lastMoveMs, nowMs) ?? null;
+      if (split !== null && !this.leases.expired(split.to, nowMs)) this.split(unit, split.child, split.to, nowMs);
       else if (decider.idle && !this.#lastMoveMs.has(unit)) this.#deciders.delete(unit);
     }
+  }
+
+  /** A split counts for the unit's hold time as a move would. */
+  #noteMoveForced(unit: UnitName, nowMs: number): void {
+    if (this.#deciders.has(unit)) this.#lastMoveMs.set(unit, nowMs);
   }
 
   /** A move the root starts: its time counts for the policies' hold time (units under a policy only). */

@@ -12,8 +12,10 @@ export type MigrationPolicy =
   /** Move a unit after `count` consecutive writes from one other region (WanKeeper-like). */
   | { name: "consecutive"; count: number }
   /** Move when one region issued more than `share` of the writes in the last `windowMs`,
-   *  and the unit has stayed put at least `holdMs`. */
-  | { name: "majority-window"; share: number; windowMs: number; holdMs: number };
+   *  and the unit has stayed put at least `holdMs`. With `split`, when no region has the unit's
+   *  majority, a child whose writes (two levels down or more) one other region dominates the same
+   *  way becomes a unit of its own, granted to that region (adaptive splitting). */
+  | { name: "majority-window"; share: number; windowMs: number; holdMs: number; split?: boolean };
 
 /** A lease-root rule: an exact path ("/app/a") or every child of a path ("/app/*"). */
 export interface LeaseRootRule {

@@ -33,6 +33,8 @@ export class UnitMap {
   readonly #exact = new Map<string, LeaseRootRule>();
   /** Parents whose every child is a lease root ("/app" for "/app/*"). */
   readonly #childrenOf = new Map<string, LeaseRootRule>();
+  /** Lease roots made by splitting a unit (adaptive splitting): they take their parent unit's rule. */
+  readonly #splits = new Map<string, LeaseRootRule>();
 
   constructor(rules: readonly LeaseRootRule[]) {
     for (const rule of rules) {
@@ -48,10 +50,48 @@ export class UnitMap {
   /** The rule that makes `path` a lease root (an exact rule wins over a pattern), if any. */
   ruleOf(path: string): LeaseRootRule | undefined {
     if (path === rootPath) return undefined;
-    const exact = this.#exact.get(path);
+    const exact = this.#exact.get(path) ?? this.#splits.get(path);
     if (exact !== undefined) return exact;
     const parent = parentOf(path);
     return parent === undefined ? undefined : this.#childrenOf.get(parent);
+  }
+
+  /**
+   * Makes `path` a lease root (a split of the unit holding its child list),
+   * unless it is one already. Every lease row names a lease root, so every
+   * node calls this for each row it applies, in stream order, and all agree.
+   * The new unit keeps its parent unit's durability and policy, with no home.
+   */
+  ensureLeaseRoot(path: string): void {
+    if (path === rootPath || this.ruleOf(path) !== undefined) return;
+    const parentUnit = this.unitOfChildren(path);
+    const inherited = this.unitRule(parentUnit);
+    this.#splits.set(path, {
+      pattern: path,
+      home: null,
+      durability: inherited.durability,
+      policy: inherited.rule?.policy ?? { name: "static" },
+    });
+  }
+
+  /** Whether `path` is a lease root made by a split (not by the configuration). */
+  isSplit(path: string): boolean {
+    return this.#splits.has(path) && !this.#exact.has(path);
+  }
+
+  /**
+   * The child of `unit` a write to `path` falls under when it lies at least
+   * two levels below the unit (`unit/c/x...`: splitting off `unit/c` would
+   * move it), else null (the unit's direct children belong to it whatever).
+   */
+  splittableChildOf(unit: UnitName, path: string): string | null {
+    const prefix = unit === rootPath ? "/" : `${unit}/`;
+    if (!path.startsWith(prefix)) return null;
+    const rest = path.slice(prefix.length);
+    const slash = rest.indexOf("/");
+    if (slash <= 0 || slash === rest.length - 1) return null;
+    const child = `${prefix}${rest.slice(0, slash)}`;
+    return this.unitOfChildren(child) === unit ? child : null;
   }
 
   isLeaseRoot(path: string): boolean {

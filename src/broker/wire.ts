@@ -118,7 +118,9 @@ function unitEpochToWire(lease: UnitEpoch): Plain {
 }
 
 function writeCountToWire(count: WriteCount): Plain {
-  return { unit: count.unit, origin: count.origin, count: safeIntegerToWire(count.count, "count") };
+  const wire: Plain = { unit: count.unit, origin: count.origin, count: safeIntegerToWire(count.count, "count") };
+  if (count.child !== undefined) wire["child"] = count.child;
+  return wire;
 }
 
 function originSeqToWire(position: OriginSeq): Plain {
@@ -430,7 +432,9 @@ function unitEpochFromWire(fields: Fields): UnitEpoch {
 }
 
 function writeCountFromWire(fields: Fields): WriteCount {
-  return { unit: fields.string("unit"), origin: fields.string("origin"), count: fields.safeInteger("count") };
+  const count: WriteCount = { unit: fields.string("unit"), origin: fields.string("origin"), count: fields.safeInteger("count") };
+  if (fields.has("child")) count.child = fields.string("child");
+  return count;
 }
 
 function idFromWire(fields: Fields): Id {

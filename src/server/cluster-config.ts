@@ -55,7 +55,7 @@ const leaseRootKeys = ["path", "home", "durability", "policy"];
 const policyKeys = {
   static: ["name"],
   consecutive: ["name", "count"],
-  "majority-window": ["name", "share", "windowMs", "holdMs"],
+  "majority-window": ["name", "share", "windowMs", "holdMs", "split"],
 } as const;
 const policyDefaults = { count: 3, share: 0.6, windowMs: 10_000, holdMs: 5_000 } as const;
 
@@ -299,11 +299,15 @@ function policy(key: string, value: unknown): MigrationPolicy {
   if (typeof share !== "number" || !(share > 0.5 && share <= 1)) {
     throw new ConfigError(`${key}.share`, `expected a share in (0.5, 1], got ${JSON.stringify(share)}`);
   }
+  if (object.split !== undefined && typeof object.split !== "boolean") {
+    throw new ConfigError(`${key}.split`, `expected true or false, got ${JSON.stringify(object.split)}`);
+  }
   return {
     name,
     share,
     windowMs: integerAt(`${key}.windowMs`, object.windowMs ?? policyDefaults.windowMs, 1),
     holdMs: integerAt(`${key}.holdMs`, object.holdMs ?? policyDefaults.holdMs, 0),
+    ...(object.split === true ? { split: true } : {}),
   };
 }
 

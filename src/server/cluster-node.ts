@@ -241,7 +241,7 @@ export class ClusterNode implements WritePath {
    * applied here, which needs the stream from the root; bounded so that a
    * node cut off from the root answers ConnectionLoss rather than nothing.
    */
-  whenSessionReady(sessionId: bigint, ready: (ok: boolean) => void): void {
+  whenSessionReady(sessionId: bigint, ready: (ok: boolean) => void, paths: readonly string[] = []): void {
     let settled = false;
     const wait: ReadyWait = {
       deadlineMs: Date.now() + this.settings.forwardTimeoutMs,
@@ -251,12 +251,16 @@ export class ClusterNode implements WritePath {
         ready(false);
       },
     };
-    this.#core.whenSessionReady(sessionId, () => {
-      if (settled) return;
-      settled = true;
-      this.#readyWaits.delete(wait);
-      ready(true);
-    });
+    this.#core.whenSessionReady(
+      sessionId,
+      () => {
+        if (settled) return;
+        settled = true;
+        this.#readyWaits.delete(wait);
+        ready(true);
+      },
+      paths,
+    );
     if (!settled) this.#readyWaits.add(wait);
   }
 

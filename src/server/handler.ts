@@ -43,12 +43,17 @@ export class RequestHandler {
           .write(request.request, connection.sessionId, connection.authIds)
           .then((outcome) => this.#writeReply(connection, xid, outcome));
       case "read":
-        return this.#whenReady(connection, xid, () => {
-          const outcome = this.#read(connection, request.request);
-          return this.#reply(xid, outcome.err, outcome.body);
-        });
+        return this.#whenReady(
+          connection,
+          xid,
+          () => {
+            const outcome = this.#read(connection, request.request);
+            return this.#reply(xid, outcome.err, outcome.body);
+          },
+          [readPath(request.request)],
+        );
       case "multiRead":
-        return this.#whenReady(connection, xid, () => this.#reply(xid, 0, this.#multiRead(connection, request.ops)));
+        return this.#whenReady(connection, xid, () => this.#reply(xid, 0, this.#multiRead(connection, request.ops)), request.ops.map(readPath));
       case "sync":
         return this.#server.pipeline
           .sync(request.path)
@@ -89,13 +94,17 @@ export class RequestHandler {
    * write, once it came back through the stream). The read runs inside the
    * callback, before anything applied later can slip in.
    */
-  #whenReady(connection: ClientConnection, xid: number, run: () => Reply): Reply | Promise<Reply> {
+  #whenReady(connection: ClientConnection, xid: number, run: () => Reply, paths: readonly string[] = []): Reply | Promise<Reply> {
     let reply: Reply | null = null;
     let deliver: ((reply: Reply) => void) | null = null;
-    this.#server.pipeline.whenSessionReady(connection.sessionId, (ok) => {
-      reply = ok ? run() : this.#reply(xid, ErrorCode.connectionLoss);
-      deliver?.(reply);
-    });
+    this.#server.pipeline.whenSessionReady(
+      connection.sessionId,
+      (ok) => {
+        reply = ok ? run() : this.#reply(xid, ErrorCode.connectionLoss);
+        deliver?.(reply);
+      },
+      paths,
+    );
     if (reply !== null) return reply;
     return new Promise((resolve) => (deliver = resolve));
   }
@@ -249,4 +258,9 @@ export class RequestHandler {
     }));
     return encodeBody((w) => rec.writeWhoAmIResponse(w, { clientInfo }));
   }
+}
+
+/** The path a read looks at (getEphemerals: its prefix, a path of the tree). */
+function readPath(request: ReadRequest): string {
+  return request.op === "getEphemerals" ? request.prefixPath || "/" : request.path;
 }

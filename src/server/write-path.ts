@@ -32,8 +32,9 @@ export interface WritePath {
   write(request: WriteRequest, sessionId: bigint, authIds: readonly Id[]): Promise<WriteOutcome>;
   /** sync(path): resolves true once this node has caught up for `path`, false for ConnectionLoss. */
   sync(path: string): Promise<boolean>;
-  /** Calls `ready(true)` once the session may read (its earlier writes are visible here), `ready(false)` if that takes too long. */
-  whenSessionReady(sessionId: bigint, ready: (ok: boolean) => void): void;
+  /** Calls `ready(true)` once the session may read `paths` (its earlier writes are visible here, and nothing
+   *  there is a write the node may yet have to give up), `ready(false)` if that takes too long. */
+  whenSessionReady(sessionId: bigint, ready: (ok: boolean) => void, paths?: readonly string[]): void;
   /** Whether a client may attach to this session now (its ephemerals' owners are reachable). */
   sessionReachable(sessionId: bigint): boolean;
   /** Whether a session recovered from storage is this node's to track and expire. */

@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import { runSimulation, type SimulatedPolicy, type SimulationOptions } from "./simulator.js";
 
-const policies: readonly SimulatedPolicy[] = ["static", "consecutive", "majority-window"];
+const policies: readonly SimulatedPolicy[] = ["static", "consecutive", "majority-window", "majority-window-split"];
 
 interface Flags {
   seeds: string;

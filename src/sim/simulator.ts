@@ -42,7 +42,7 @@ export interface SimulationOptions {
   policy?: SimulatedPolicy;
 }
 
-export type SimulatedPolicy = "static" | "consecutive" | "majority-window";
+export type SimulatedPolicy = "static" | "consecutive" | "majority-window" | "majority-window-split";
 
 export interface SimulationResult {
   seed: number;
@@ -55,11 +55,18 @@ const openAcl: Acl[] = [{ perms: 31, id: { scheme: "world", id: "anyone" } }];
 const regions: RegionName[] = ["r0", "r1", "r2"];
 const keys = ["k0", "k1", "k2"];
 /** Units and their configuration: the root unit stays out of the workload. */
-const unitPaths = ["/r1", "/r2", "/shared", "/g", "/p/a", "/p/b"];
+/** Children of /shared each region writes mostly its own of: a splitting policy makes them units. */
+const splitChildren = ["/shared/s0", "/shared/s1", "/shared/s2"];
+/** Where the workload writes, one history group each: the units, and the split candidates. */
+const unitPaths = ["/r1", "/r2", "/shared", "/g", "/p/a", "/p/b", ...splitChildren];
 const ephemeralUnits = ["/e1", "/e2"];
 /** Lease roots clients create and delete: children of /p (homed at r2) and of /q (no home: the creator's). */
 const createdUnits = ["/p", "/q"].flatMap((parent) => [0, 1, 2].map((index) => `${parent}/c${index}`));
-const homeUnits: Record<RegionName, string[]> = { r0: ["/shared"], r1: ["/r1", "/g"], r2: ["/r2", "/p/a", "/p/b"] };
+const homeUnits: Record<RegionName, string[]> = {
+  r0: ["/shared", "/shared/s0"],
+  r1: ["/r1", "/g", "/shared/s1"],
+  r2: ["/r2", "/p/a", "/p/b", "/shared/s2"],
+};
 
 const simulatedLeaseRoots: LeaseRootRule[] = [
   { pattern: "/r1", home: "r1", durability: "region", policy: { name: "static" } },
@@ -106,6 +113,7 @@ const simulatedPolicies: Record<SimulatedPolicy, MigrationPolicy> = {
   static: { name: "static" },
   consecutive: { name: "consecutive", count: 4 },
   "majority-window": { name: "majority-window", share: 0.5, windowMs: 4000, holdMs: 3000 },
+  "majority-window-split": { name: "majority-window", share: 0.5, windowMs: 4000, holdMs: 3000, split: true },
 };
 
 function settingsFor(region: RegionName, policy: SimulatedPolicy): BrokerSettings {
@@ -118,7 +126,7 @@ function settingsFor(region: RegionName, policy: SimulatedPolicy): BrokerSetting
 function setupDeltas(): Delta[] {
   const tree = new DataTree();
   const deltas: Delta[] = [];
-  const paths = ["/r1", "/r2", "/shared", "/g", "/p", "/p/a", "/p/b", "/q", "/e1", "/e2"];
+  const paths = ["/r1", "/r2", "/shared", ...splitChildren, "/g", "/p", "/p/a", "/p/b", "/q", "/e1", "/e2"];
   for (const unit of unitPaths) for (const key of keys) paths.push(`${unit}/${key}`);
   let zxid = 1n;
   for (const path of paths) {
@@ -640,11 +648,15 @@ export class Simulation {
     };
     if (call.op === "getData" || call.op === "getChildren") {
       const readNow = (): void => {
-        core.whenSessionReady(session.sessionId, () => {
-          if (incarnation !== session.incarnation) return;
-          const { result, observed } = readTree(core.tree, call);
-          complete(result, observed);
-        });
+        core.whenSessionReady(
+          session.sessionId,
+          () => {
+            if (incarnation !== session.incarnation) return;
+            const { result, observed } = readTree(core.tree, call);
+            complete(result, observed);
+          },
+          [call.path],
+        );
       };
       this.#afterWrites(session, () => {
         if (!call.synced) {
@@ -770,8 +782,11 @@ export class Simulation {
   #checkStep(): void {
     for (const unit of [...unitPaths, ...ephemeralUnits, ...createdUnits]) {
       // A lease root a node does not have yet holds nothing it could write: its home's implicit lease is
-      // vacuous there (creating it takes the parent's unit, which is exclusive).
-      const writers = this.#nodes.filter((n) => n.alive && n.core.ownsActiveUnit(unit) && n.core.tree.node(unit) !== undefined);
+      // vacuous there (creating it takes the parent's unit, which is exclusive). A split candidate is a
+      // unit only where the split is applied.
+      const writers = this.#nodes.filter(
+        (n) => n.alive && n.core.units.isLeaseRoot(unit) && n.core.ownsActiveUnit(unit) && n.core.tree.node(unit) !== undefined,
+      );
       if (writers.length > 1) this.#fail(`unit ${unit} writable by ${writers.map((n) => `${n.region} (${n.core.describeLease(unit)})`).join(" and ")}`);
     }
     const owners = new Map<string, string>();
@@ -907,7 +922,12 @@ function bigintJson(_key: string, value: unknown): unknown {
 }
 
 function initialZnodes(unit: string): Array<{ path: string; data?: string; cversion?: number }> {
-  return [{ path: unit, cversion: keys.length }, ...keys.map((key) => ({ path: `${unit}/${key}`, data: "init" }))];
+  const children = unit === "/shared" ? splitChildren : [];
+  return [
+    { path: unit, cversion: keys.length + children.length },
+    ...keys.map((key) => ({ path: `${unit}/${key}`, data: "init" })),
+    ...children.map((path) => ({ path, data: "init" })),
+  ];
 }
 
 function toRequest(call: ZnodeCall): WriteRequest {

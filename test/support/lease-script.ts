@@ -31,6 +31,7 @@
 //   move unit region            operator move (at the root)
 //   operator-move unit region   `maestro move` at the root (checks the request, readmits an evicted region)
 //   evict region                `maestro evict` at the root: the region's units taken without its release
+//   split unit child region     adaptive splitting at the root: child becomes a unit of its own, held by region
 //   link region|a-b up|down     every link of a region, or the two directions between a and b
 //   crash region / restart region
 //   leases [unit...]            each region's view: owner@epoch, and "writable" where it may commit
@@ -172,7 +173,7 @@ export function describeMessage(message: BrokerMessage): string {
     case "streamGap":
       return `streamGap oldest=${message.oldestStreamPos}`;
     case "renew":
-      return `renew round=${message.round} holds ${list(message.leases, (l) => `${l.unit}@${l.epoch}`)}${message.counts.length > 0 ? ` counts ${list(message.counts, (c) => `${c.unit}:${c.origin}=${c.count}`)}` : ""}`;
+      return `renew round=${message.round} holds ${list(message.leases, (l) => `${l.unit}@${l.epoch}`)}${message.counts.length > 0 ? ` counts ${list(message.counts, (c) => `${c.unit}${c.child === undefined ? "" : `[${c.child}]`}:${c.origin}=${c.count}`)}` : ""}`;
     case "renewed":
       return `renewed round=${message.round} term=${message.termMs} stale=${list(message.stale, (l) => `${l.unit}@${l.epoch}`)} streamPos=${message.streamPos}`;
     case "revoke":
@@ -385,6 +386,9 @@ export class LeaseWorld {
         this.#print(`operator-move: ${outcome.ok ? "ok" : "refused"}: ${outcome.message}`);
         return;
       }
+      case "split":
+        if (!this.#region("r0").core.splitUnit(args[0] ?? "", args[1] ?? "", args[2] ?? "", this.nowMs)) this.#print("split refused");
+        return;
       case "evict": {
         const outcome = this.#region("r0").core.operatorEvict(args[0] ?? "", this.nowMs);
         this.#print(`evict: ${outcome.ok ? "ok" : "refused"}: ${outcome.message} [${outcome.units.join(", ")}]`);

@@ -135,3 +135,29 @@ test("majority-window counts every write of the last windowMs and none older tha
     }),
   );
 });
+
+test("majority-window with split: no region has the unit's majority, but one dominates a child: that child is split off to it", () => {
+  const decider = createDecider({ name: "majority-window", share: 0.6, windowMs: 10_000, holdMs: 5_000, split: true });
+  assert.ok(decider !== null && decider.observeChild !== undefined && decider.decideSplit !== undefined);
+  // The unit's writes are even between r1 and r2; r2 writes almost all of /u/b's, r1 all of /u/a's.
+  decider.observe(report({ r1: 10, r2: 10 }), 1_000);
+  decider.observeChild("/u/a", report({ r1: 10 }), 1_000);
+  decider.observeChild("/u/b", report({ r2: 9, r1: 1 }), 1_000);
+  assert.equal(decider.decide("r1", never, 2_000), null);
+  // r1 owns the unit: /u/a is already where it should be, /u/b goes to r2.
+  assert.deepEqual(decider.decideSplit("r1", never, 2_000), { child: "/u/b", to: "r2" });
+  // Within the hold time after a move or split, nothing.
+  assert.equal(decider.decideSplit("r1", 1_500, 2_000), null);
+});
+
+test("majority-window with split: a unit one region dominates moves whole, and a child with too few writes is not split", () => {
+  const decider = createDecider({ name: "majority-window", share: 0.6, windowMs: 10_000, holdMs: 0, split: true })!;
+  decider.observe(report({ r2: 20 }), 1_000);
+  decider.observeChild?.("/u/b", report({ r2: 20 }), 1_000);
+  assert.equal(decider.decide("r1", never, 2_000), "r2");
+  assert.equal(decider.decideSplit?.("r1", never, 2_000), null);
+  const thin = createDecider({ name: "majority-window", share: 0.6, windowMs: 10_000, holdMs: 0, split: true })!;
+  thin.observe(report({ r1: 10, r2: 10 }), 1_000);
+  thin.observeChild?.("/u/b", report({ r2: windowWritesMin - 1 }), 1_000);
+  assert.equal(thin.decideSplit?.("r1", never, 2_000), null);
+});

@@ -242,3 +242,33 @@ test("units (property): unitOfNode(p) = unitOfChildren(parent(p)), a lease root 
     { numRuns: 300 },
   );
 });
+
+test("units: a split makes a child a lease root that inherits its parent unit's durability and policy, with no home", () => {
+  const map = new UnitMap([rule("/app/*", "r1"), rule("/g", "r2", "global")]);
+  assert.equal(map.unitOfChildren("/g/tenant/x"), "/g");
+  map.ensureLeaseRoot("/g/tenant");
+  assert.equal(map.isSplit("/g/tenant"), true);
+  assert.equal(map.unitOfChildren("/g/tenant/x"), "/g/tenant");
+  assert.equal(map.unitOfNode("/g/tenant/x"), "/g/tenant");
+  // The split root's own node stays in the parent unit.
+  assert.equal(map.unitOfNode("/g/tenant"), "/g");
+  assert.deepEqual(map.unitRule("/g/tenant"), { home: null, durability: "global", rule: { pattern: "/g/tenant", home: null, durability: "global", policy: { name: "static" } } });
+  // Creating or deleting the split root now spans both units, like any lease root.
+  assert.deepEqual(unitsOf(create("/g/tenant"), map), ["/g", "/g/tenant"]);
+  // Configured roots (and "/") are left as they are.
+  map.ensureLeaseRoot("/app/a");
+  map.ensureLeaseRoot("/");
+  assert.equal(map.isSplit("/app/a"), false);
+  assert.equal(map.unitRule("/app/a").home, "r1");
+});
+
+test("units: the child a write falls under is known two levels below the unit and deeper, never for the unit's direct children", () => {
+  const map = new UnitMap([rule("/app/*"), rule("/app/x/deep")]);
+  assert.equal(map.splittableChildOf("/app/x", "/app/x/t/k"), "/app/x/t");
+  assert.equal(map.splittableChildOf("/app/x", "/app/x/t/k/more"), "/app/x/t");
+  assert.equal(map.splittableChildOf("/app/x", "/app/x/t"), null);
+  assert.equal(map.splittableChildOf("/app/x", "/elsewhere/t/k"), null);
+  // A child that is a lease root already is not the unit's to split.
+  assert.equal(map.splittableChildOf("/app/x", "/app/x/deep/k"), null);
+  assert.equal(map.splittableChildOf(rootUnit, "/top/child/k"), "/top");
+});

@@ -237,6 +237,10 @@ describe("cluster configuration", () => {
       assert.equal(policyKey({ name: "majority-window", windowMs: 0 }), "cluster.leaseRoots[0].policy.windowMs");
       assert.equal(policyKey({ name: "majority-window", holdMs: -1 }), "cluster.leaseRoots[0].policy.holdMs");
       assert.equal(parse({ ...threeRegions(), leaseRoots: [{ path: "/a", policy: { name: "majority-window", share: 1 } }] }).leaseRoots.length, 1);
+      assert.equal(policyKey({ name: "majority-window", split: "yes" }), "cluster.leaseRoots[0].policy.split");
+      assert.equal(policyKey({ name: "consecutive", split: true }), "cluster.leaseRoots[0].policy.split");
+      const splitting = parse({ ...threeRegions(), leaseRoots: [{ path: "/a", policy: { name: "majority-window", split: true } }] });
+      assert.deepEqual(splitting.leaseRoots[0]?.policy, { name: "majority-window", share: 0.6, windowMs: 10000, holdMs: 5000, split: true });
     });
     it("a renewal interval of half the lease term or more", () => {
       assert.equal(keyFor((c) => Object.assign(c, { leaseTermMs: 4000, renewIntervalMs: 2000 })), "cluster.renewIntervalMs");
