@@ -53,7 +53,9 @@ const usage = `usage: node scripts/locality-sweep.mjs [options]    (npm run benc
                         quiet (under ${quietBusyCoresMax} busy cores), then runs anyway; what was seen is
                         recorded (default 300)
   --output-prefix P     results at P.json, P.md, P.html, P.txt (default bench/results/locality-sweep)
-  --render-only         rewrite P.md and P.html from P.json, run nothing`;
+  --render-only         rewrite P.md and P.html from P.json, run nothing
+  --redo D@L[,D@L...]   run those again (e.g. maestro-central@0) with P.json's settings and put
+                        them in place of the old entries (kept as "replaced"); P.txt gets their output`;
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -73,6 +75,7 @@ function parseOptions(argv) {
       "wait-quiet-only": { type: "boolean", default: false },
       "output-prefix": { type: "string", default: join(repositoryRoot, "bench", "results", "locality-sweep") },
       "render-only": { type: "boolean", default: false },
+      redo: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -90,6 +93,7 @@ function parseOptions(argv) {
     help: values.help,
     renderOnly: values["render-only"],
     waitQuietOnly: values["wait-quiet-only"],
+    redo: values.redo === undefined ? null : parseRedo(values.redo),
     localities,
     deployments,
     durationS: number("duration-s", values["duration-s"], 0.5, 3600),
@@ -103,6 +107,15 @@ function parseOptions(argv) {
     quietWaitS: number("quiet-wait-s", values["quiet-wait-s"], 0, 3600),
     outputPrefix: resolve(values["output-prefix"]),
   };
+}
+
+/** "maestro-central@0,zk-ensemble@50" -> [{ deployment, locality }]. */
+function parseRedo(text) {
+  return text.split(",").map((item) => {
+    const match = /^([a-z-]+)@(\d+(?:\.\d+)?)$/.exec(item.trim());
+    if (match === null || !deploymentsKnown.includes(match[1])) throw new Error(`--redo: ${item} is not deployment@locality (e.g. maestro-central@0)`);
+    return { deployment: match[1], locality: Number(match[2]) };
+  });
 }
 
 function gitOutput(args) {
@@ -343,11 +356,68 @@ function commandLine(argv) {
   return process.env.npm_lifecycle_event === "bench:locality" ? `npm run bench:locality -- ${argv.join(" ")}`.trimEnd() : ["node", "scripts/locality-sweep.mjs", ...argv].join(" ");
 }
 
+/**
+ * One deployment at one locality: a lab-bench run under the lock (tried up
+ * to options.attempts times), summarized; a run that never succeeded is an
+ * entry with operationsPerSecond null and the error.
+ */
+async function runOne(deployment, locality, options, scratch, log) {
+  const topology = readTopology(deployment);
+  const output = join(scratch, `${deployment}-${locality}.json`);
+  const benchArgs = [
+    relative(repositoryRoot, topologyPath(deployment)),
+    ...["--duration-s", String(options.durationS), "--warmup-s", String(options.warmupS), "--mix", options.mix, "--locality", String(locality)],
+    ...["--sessions", String(options.sessions), "--keys", String(options.keys), "--seed", String(options.seed), "--region-subtrees", "--no-progress"],
+    ...["--timeout-s", String(Math.ceil(options.warmupS + options.durationS + 180)), "--output", output],
+    ...(topology.maestro ? ["--watch", "leas"] : []),
+  ];
+  let entry = null;
+  for (let attempt = 1; attempt <= options.attempts; attempt += 1) {
+    const banner = `\n=== ${deployment}, locality ${locality} %, attempt ${attempt} of ${options.attempts}: node scripts/lab-bench.mjs ${benchArgs.join(" ")}\n`;
+    process.stdout.write(banner);
+    log(banner);
+    const requestedAt = new Date().toISOString();
+    rmSync(output, { force: true });
+    const outcome = await runLocked(options.lock, options.quietWaitS, benchArgs, (options.warmupS + options.durationS) * 1000 + runSlackMs, log);
+    const quiet = outcome.quiet;
+    if (quiet?.quiet === false) log(`locality-sweep: the machine was not quiet after ${(quiet.waitedMs / 1000).toFixed(0)} s (${quiet.busyCores.toFixed(2)} busy cores); ran anyway\n`);
+    // The run itself began once the lock was held and the quiet wait over.
+    const startedAt = new Date(Date.parse(requestedAt) + outcome.lockWaitMs).toISOString();
+    const timing = {
+      requestedAt,
+      startedAt,
+      attempt,
+      busyCoresBefore: quiet?.busyCores ?? null,
+      quietWaitMs: quiet?.waitedMs ?? null,
+      exitCode: outcome.code,
+      lockWaitMs: outcome.lockWaitMs,
+      loadAverageAtLock: outcome.loadAtLock,
+      loadAverageAfter: outcome.loadAfter,
+    };
+    let benchResult = null;
+    try {
+      benchResult = JSON.parse(readFileSync(output, "utf8"));
+    } catch {
+      // No result: the run failed before writing it.
+    }
+    entry =
+      outcome.code === 0 && benchResult !== null
+        ? { ...summarize(deployment, locality, benchResult, topology), ...timing }
+        : { deployment, locality, operationsPerSecond: null, regions: [], errors: {}, error: `lab-bench exited with ${outcome.code}${outcome.signal ? ` (${outcome.signal})` : ""}`, ...timing };
+    if (entry.operationsPerSecond !== null) break;
+  }
+  return entry;
+}
+
 async function sweep(options, argv) {
   const log = (text) => appendFileSync(`${options.outputPrefix}.txt`, text);
   writeFileSync(`${options.outputPrefix}.txt`, "");
   const scratch = mkdtempSync(join(tmpdir(), "locality-sweep-"));
   const regionNames = readTopology(options.deployments[0]).regions;
+  for (const deployment of options.deployments) {
+    const { regions } = readTopology(deployment);
+    if (regions.join() !== regionNames.join()) throw new Error(`${deployment}: regions ${regions} differ from ${regionNames}`);
+  }
   const record = {
     kind: "locality-sweep",
     commit: gitOutput(["rev-parse", "HEAD"]) ?? "unknown",
@@ -365,42 +435,7 @@ async function sweep(options, argv) {
   try {
     for (const locality of options.localities) {
       for (const deployment of options.deployments) {
-        const topology = readTopology(deployment);
-        if (topology.regions.join() !== regionNames.join()) throw new Error(`${deployment}: regions ${topology.regions} differ from ${regionNames}`);
-        const output = join(scratch, `${deployment}-${locality}.json`);
-        const benchArgs = [
-          relative(repositoryRoot, topologyPath(deployment)),
-          ...["--duration-s", String(options.durationS), "--warmup-s", String(options.warmupS), "--mix", options.mix, "--locality", String(locality)],
-          ...["--sessions", String(options.sessions), "--keys", String(options.keys), "--seed", String(options.seed), "--region-subtrees", "--no-progress"],
-          ...["--timeout-s", String(Math.ceil(options.warmupS + options.durationS + 180)), "--output", output],
-          ...(topology.maestro ? ["--watch", "leas"] : []),
-        ];
-        let entry = null;
-        for (let attempt = 1; attempt <= options.attempts; attempt += 1) {
-          const banner = `\n=== ${deployment}, locality ${locality} %, attempt ${attempt} of ${options.attempts}: node scripts/lab-bench.mjs ${benchArgs.join(" ")}\n`;
-          process.stdout.write(banner);
-          log(banner);
-          const requestedAt = new Date().toISOString();
-          rmSync(output, { force: true });
-          const outcome = await runLocked(options.lock, options.quietWaitS, benchArgs, (options.warmupS + options.durationS) * 1000 + runSlackMs, log);
-          const quiet = outcome.quiet;
-          if (quiet?.quiet === false) log(`locality-sweep: the machine was not quiet after ${(quiet.waitedMs / 1000).toFixed(0)} s (${quiet.busyCores.toFixed(2)} busy cores); ran anyway\n`);
-          // The run itself began once the lock was held and the quiet wait over.
-          const startedAt = new Date(Date.parse(requestedAt) + outcome.lockWaitMs).toISOString();
-          const timing = { requestedAt, startedAt, attempt, busyCoresBefore: quiet?.busyCores ?? null, quietWaitMs: quiet?.waitedMs ?? null, exitCode: outcome.code, lockWaitMs: outcome.lockWaitMs, loadAverageAtLock: outcome.loadAtLock, loadAverageAfter: outcome.loadAfter };
-          let benchResult = null;
-          try {
-            benchResult = JSON.parse(readFileSync(output, "utf8"));
-          } catch {
-            // No result: the run failed before writing it.
-          }
-          entry =
-            outcome.code === 0 && benchResult !== null
-              ? { ...summarize(deployment, locality, benchResult, topology), ...timing }
-              : { deployment, locality, operationsPerSecond: null, regions: [], errors: {}, error: `lab-bench exited with ${outcome.code}${outcome.signal ? ` (${outcome.signal})` : ""}`, ...timing };
-          if (entry.operationsPerSecond !== null) break;
-        }
-        record.runs.push(entry);
+        record.runs.push(await runOne(deployment, locality, options, scratch, log));
         record.finishedAt = new Date().toISOString();
         record.loadAverage.end = loadavg();
         render(record, options.outputPrefix);
@@ -412,9 +447,42 @@ async function sweep(options, argv) {
   record.finishedAt = new Date().toISOString();
   record.loadAverage.end = loadavg();
   render(record, options.outputPrefix);
+  return finish(record, options);
+}
+
+function finish(record, options) {
   const failed = record.runs.filter((run) => run.operationsPerSecond === null).length;
   process.stdout.write(`\nlocality sweep: ${record.runs.length} runs, ${failed} failed\n${["json", "md", "html", "txt"].map((extension) => relative(process.cwd(), `${options.outputPrefix}.${extension}`)).join("\n")}\n`);
   return failed === 0 ? 0 : 1;
+}
+
+/**
+ * --redo deployment@locality,...: runs those again with the sweep's own
+ * settings (from PREFIX.json) and puts them in place of the old entries,
+ * which stay in the entry as `replaced` (when, how busy the machine was, the
+ * throughput). For a run that a busy machine or a failure spoiled.
+ */
+async function redo(options, argv) {
+  const { ratios: _ratios, ...record } = JSON.parse(readFileSync(`${options.outputPrefix}.json`, "utf8"));
+  const settings = { ...options, ...record.options, lock: options.lock, quietWaitS: options.quietWaitS, attempts: options.attempts, outputPrefix: options.outputPrefix };
+  const log = (text) => appendFileSync(`${options.outputPrefix}.txt`, text);
+  const scratch = mkdtempSync(join(tmpdir(), "locality-sweep-"));
+  record.redone = [...(record.redone ?? []), { command: commandLine(argv), commit: gitOutput(["rev-parse", "HEAD"]) ?? "unknown", at: new Date().toISOString(), runs: options.redo }];
+  try {
+    for (const { deployment, locality } of options.redo) {
+      const index = record.runs.findIndex((run) => run.deployment === deployment && run.locality === locality);
+      if (index < 0) throw new Error(`--redo ${deployment}@${locality}: not in ${options.outputPrefix}.json`);
+      const old = record.runs[index];
+      const entry = await runOne(deployment, locality, settings, scratch, log);
+      record.runs[index] = { ...entry, replaced: { startedAt: old.startedAt, busyCoresBefore: old.busyCoresBefore, operationsPerSecond: old.operationsPerSecond, error: old.error } };
+      record.finishedAt = new Date().toISOString();
+      record.loadAverage.end = loadavg();
+      render(record, options.outputPrefix);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return finish(record, options);
 }
 
 async function main(argv) {
@@ -433,7 +501,7 @@ async function main(argv) {
     console.log(`rewrote ${relative(process.cwd(), options.outputPrefix)}.{json,md,html}`);
     return 0;
   }
-  return sweep(options, argv);
+  return options.redo === null ? sweep(options, argv) : redo(options, argv);
 }
 
 main(process.argv.slice(2)).then(

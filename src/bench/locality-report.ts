@@ -57,6 +57,8 @@ export interface SweepRun {
   readonly loadAverageAtLock?: readonly number[] | null;
   readonly lockWaitMs?: number;
   readonly quietWaitMs?: number | null;
+  /** Set when the run was done again (--redo): what the first one was. */
+  readonly replaced?: { readonly startedAt?: string; readonly busyCoresBefore?: number | null; readonly operationsPerSecond: number | null; readonly error?: string };
 }
 
 export interface SweepRatio {
@@ -231,8 +233,9 @@ export function conditionsMarkdown(record: SweepRecord): string {
     run.loadAverageAtLock?.map((value) => value.toFixed(2)).join(" / ") ?? "–",
     run.lockWaitMs === undefined ? "–" : (run.lockWaitMs / 1000).toFixed(1),
     run.quietWaitMs === undefined || run.quietWaitMs === null ? "–" : (run.quietWaitMs / 1000).toFixed(1),
+    run.replaced === undefined ? "" : `done again; the first run (${run.replaced.startedAt ?? "?"}) had ${run.replaced.busyCoresBefore?.toFixed(2) ?? "?"} busy cores just before and ${run.replaced.operationsPerSecond?.toFixed(0) ?? "no result"} ops/s`,
   ]);
-  return markdownTable(["deployment", "locality %", "started", "busy cores just before", "load average then", "lock + quiet wait s", "quiet wait s"], 1, rows);
+  return markdownTable(["deployment", "locality %", "started", "busy cores just before", "load average then", "lock + quiet wait s", "quiet wait s", "note"], 1, rows);
 }
 
 function failedRunsMarkdown(record: SweepRecord): string | null {
