@@ -115,6 +115,7 @@ export class LeaseTable {
    * alone (the caller asks again once it is done).
    */
   move(unit: UnitName, to: RegionName, reason: string, nowMs: number): void {
+    if (!this.#units.isLeaseRoot(unit)) throw new Error(`assertion: move of ${unit}, which is not a lease root`);
     const current = this.lease(unit);
     if (current.owner === to || this.#moves.has(unit)) return;
     if (this.#evicted.has(to)) {

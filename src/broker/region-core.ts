@@ -1791,7 +1791,8 @@ export class RegionCore {
 
   moveUnit(unit: UnitName, to: RegionName, nowMs: number): boolean {
     this.#nowMs = nowMs;
-    if (this.#root === null || !this.settings.regions.includes(to)) return false;
+    // Only a lease root names a unit: a row for any other path would make it one behind its unit owner's back.
+    if (this.#root === null || !this.settings.regions.includes(to) || unit === rootUnit || !this.units.isLeaseRoot(unit)) return false;
     this.#root.move(unit, to, "operator", nowMs);
     return true;
   }
