@@ -31,7 +31,7 @@ import { startLabProcess } from "../bench/lib/lab-process.mjs";
 import { latencySummary, now, runPacedStream, SessionPool } from "../bench/lib/paced-load.mjs";
 import { machineBusyCpuSeconds, machineInfo } from "../bench/lib/process-stats.mjs";
 import { chartPage, escapeXml, timeChartSvg } from "../bench/lib/time-chart.mjs";
-import { connect, create, ensureNode, exists, getChildren, getData } from "../bench/lib/zookeeper-client.mjs";
+import { connect, create, ensureNode, errorName, exists, getChildren, getData } from "../bench/lib/zookeeper-client.mjs";
 import { fourLetterWord } from "../dist/src/lab/lab.js";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -43,6 +43,8 @@ const setupTimeoutMs = 60_000;
 const leasTimeoutMs = 1_000;
 const leasPollMs = 1_000;
 const missingListedMax = 50;
+const probeIntervalMs = 1_000;
+const watchSetMaxMs = 200;
 
 const usage = `usage: node scripts/partition-bench.mjs [options]
   --deployments LIST       of ${deploymentsKnown.join(", ")} (default: both)
@@ -260,6 +262,76 @@ function regionStreams(region, pools, window, onResult) {
 }
 
 /**
+ * Once a second each region creates a probe znode in its own unit, having
+ * first set an exists watch for it on every other region's server (a
+ * session of its own there): the watch fires when that region applies the
+ * create, so the delay from the acknowledgement to the event is how far
+ * behind the writer that region's view is. Each probe is an acknowledged
+ * create like any other (reported through onResult); a probe a region has
+ * not seen by the end is reported with a null delay.
+ */
+function runVisibilityProbes(watchers, probers, window, onResult) {
+  const probes = [];
+  const probeOnce = async (writer, index) => {
+    const path = `${unitOf(writer)}/probe-${regions[writer]}-${index}`;
+    const probe = { writer: regions[writer], index, createdS: null, createdMs: null, error: null, seenAtMs: {} };
+    probes.push(probe);
+    const watching = regions
+      .map((_, reader) => reader)
+      .filter((reader) => reader !== writer)
+      .map((reader) => {
+        const seen = () => (probe.seenAtMs[reader] ??= now());
+        return exists(watchers[reader], path, seen).then((stat) => (stat === null ? undefined : seen()), () => undefined);
+      });
+    // The watches go to local servers and are set long before the create can cross the WAN; a cut-off ZooKeeper member does not answer at all.
+    await Promise.race([Promise.all(watching), sleep(watchSetMaxMs)]);
+    const dueMs = now();
+    try {
+      await create(probers[writer], path, Buffer.from("probe"));
+      probe.createdMs = now();
+      probe.createdS = round((probe.createdMs - window.startMs) / 1000);
+      onResult({ region: writer, stream: "probe", write: true, path, dueS: (dueMs - window.startMs) / 1000, doneS: probe.createdS, latencyMs: probe.createdMs - dueMs, error: null });
+    } catch (error) {
+      probe.error = errorName(error);
+      onResult({ region: writer, stream: "probe", write: true, path, dueS: (dueMs - window.startMs) / 1000, doneS: (now() - window.startMs) / 1000, latencyMs: now() - dueMs, error: probe.error });
+    }
+  };
+  const loops = regions.map(async (_, writer) => {
+    for (let index = 0; now() < window.endMs; index += 1) {
+      const started = now();
+      void probeOnce(writer, index);
+      await sleep(Math.max(0, probeIntervalMs - (now() - started)));
+    }
+  });
+  return { probes, done: Promise.all(loops) };
+}
+
+/** A probe's delay until each other region saw it (ms after the acknowledgement; 0 if seen before the answer came; null if never). */
+function probeDelays(probe) {
+  const delays = {};
+  for (const [reader, region] of regions.entries()) {
+    if (region === probe.writer) continue;
+    const seenMs = probe.seenAtMs[reader];
+    delays[region] = seenMs === undefined || probe.createdMs === null ? null : round(Math.max(0, seenMs - probe.createdMs));
+  }
+  return delays;
+}
+
+/** Per writer and reader: p50 and max of the probes' visibility delay over [fromS, toS) of creation, and probes never seen. */
+function visibilitySummary(probes, fromS, toS) {
+  const summary = {};
+  for (const writer of regions) {
+    for (const reader of regions.filter((region) => region !== writer)) {
+      const inWindow = probes.filter((probe) => probe.writer === writer && probe.createdS !== null && probe.createdS >= fromS && probe.createdS < toS);
+      const delays = inWindow.map((probe) => probeDelays(probe)[reader]).filter((delay) => delay !== null);
+      const { p50Ms, maxMs } = latencySummary(delays);
+      summary[`${writer} -> ${reader}`] = { probes: inWindow.length, p50Ms, maxMs, neverSeen: inWindow.length - delays.length };
+    }
+  }
+  return summary;
+}
+
+/**
  * Waits until every region's server holds every acknowledged create (fresh
  * sessions, getChildren of every unit), bounded; then reports what each
  * region holds: acknowledged creates present and missing, and the creates
@@ -367,6 +439,8 @@ async function runDeployment(deployment, options) {
   const lab = await startLabProcess(topology, { readyTimeoutMs: 90_000, ...(options.logs === undefined ? {} : { directory: join(options.logs, deployment) }) });
   const pools = new Map();
   const clients = [];
+  const watchers = [];
+  const probers = [];
   try {
     process.stdout.write(`lab: ${lab.servers.map((server) => `${server.region}=${server.mode}@${server.clientPort}`).join(" ")}\n`);
     for (const address of lab.addresses) clients.push(await connect(address));
@@ -376,12 +450,17 @@ async function runDeployment(deployment, options) {
         pools.set(`${region} ${stream}`, await SessionPool.open(lab.addresses[index], options.sessions, { sessionTimeoutMs: options.sessionTimeoutMs }));
       }
     }
+    for (const address of lab.addresses) {
+      watchers.push(await connect(address, { sessionTimeoutMs: options.sessionTimeoutMs }));
+      probers.push(await connect(address, { sessionTimeoutMs: options.sessionTimeoutMs }));
+    }
     const results = [];
     const startMs = now();
     const window = { options, startMs, endMs: startMs + options.warmupMs + options.cutMs + options.afterMs };
     const leases = maestro ? pollLeases(lab, startMs) : null;
     const cpuBefore = machineBusyCpuSeconds();
     const streams = regions.flatMap((_, region) => regionStreams(region, pools, window, (result) => results.push(result)));
+    const visibility = runVisibilityProbes(watchers, probers, window, (result) => results.push(result));
     const control = [];
     const cut = (async () => {
       await sleep(options.warmupMs);
@@ -396,7 +475,7 @@ async function runDeployment(deployment, options) {
       process.stdout.write(`  t=${((now() - startMs) / 1000).toFixed(1)} s: healed\n`);
     })();
     const progress = setInterval(() => process.stdout.write(`  t=${((now() - startMs) / 1000).toFixed(0)} s, ${results.length} operations done\n`), 10_000);
-    await Promise.all([...streams, cut]);
+    await Promise.all([...streams, cut, visibility.done]);
     clearInterval(progress);
     const loadEndS = (now() - startMs) / 1000;
     const busyCores = (machineBusyCpuSeconds() - cpuBefore) / loadEndS;
@@ -426,6 +505,12 @@ async function runDeployment(deployment, options) {
         regions.map((region, index) => [region, latencySummary(results.filter((result) => result.region === index && result.write && result.error === null).map((result) => result.latencyMs))]),
       ),
       perSecond: perSecond(results, seconds),
+      visibility: {
+        beforeCut: visibilitySummary(visibility.probes, 0, cutS),
+        duringCut: visibilitySummary(visibility.probes, cutS, healS),
+        afterHeal: visibilitySummary(visibility.probes, healS, Infinity),
+      },
+      probes: visibility.probes.map((probe) => ({ writer: probe.writer, index: probe.index, createdS: probe.createdS, error: probe.error, seenAfterMs: probeDelays(probe) })),
       presence,
       leaseTransitions: leases?.transitions ?? [],
       sessionRenewals: [...pools.values()].reduce((sum, pool) => sum + pool.renewals, 0),
@@ -433,7 +518,7 @@ async function runDeployment(deployment, options) {
     };
   } finally {
     await Promise.all([...pools.values()].map((pool) => pool.close()));
-    await Promise.all(clients.map((client) => new Promise((resolveClose) => {
+    await Promise.all([...clients, ...watchers, ...probers].map((client) => new Promise((resolveClose) => {
       const timer = setTimeout(resolveClose, 3_000);
       client.once("disconnected", () => {
         clearTimeout(timer);
@@ -447,6 +532,7 @@ async function runDeployment(deployment, options) {
 
 // ---- report ----
 
+const ms = (value) => (value === null || value === undefined ? "–" : value >= 100 ? value.toFixed(0) : value.toFixed(1));
 const rateCell = (rates, stream) => (rates.okPerSecond[stream] === undefined ? "0" : String(rates.okPerSecond[stream]));
 
 function markdownReport(result) {
@@ -455,13 +541,14 @@ function markdownReport(result) {
     `# Partition of one region, ${result.date.slice(0, 10)}`,
     "",
     `One run of \`${result.command}\` on ${result.machine.cpus} cores (${result.machine.cpuModel}), Maestro at ${result.machine.maestroCommit?.slice(0, 7)}${result.machine.maestroTreeDirty ? " (the shared checkout held uncommitted changes of other work under src/ when the run started)" : ""}, ZooKeeper ${result.machine.zookeeperPackage ?? "?"}.`,
-    `Regions ${regions.join(", ")} behind the WAN emulator (default matrix: round trips 70, 190, 120 ms), one server per region. Maestro: units ${regions.map((region, index) => `${unitOf(index)} at ${region}`).join(", ")}; cluster timing ${JSON.stringify(options.clusterTiming)} (empty: defaults, forwardTimeoutMs and ownerUnreachableMs 10000). zk-ensemble: one voter per region, leader in us-east.`,
+    `Regions ${regions.join(", ")} behind the WAN emulator (default matrix: round trips 70, 190, 120 ms), one server per region. Maestro: units ${regions.map((region, index) => `${unitOf(index)} at ${region}`).join(", ")}; cluster timing ${JSON.stringify(options.clusterTiming)} (empty: defaults, forwardTimeoutMs and ownerUnreachableMs 10000). zk-ensemble: one voter per region (the modes each run found are listed with it).`,
     `Load, open loop, every region: ${options.ownRate} creates/s of unique znodes in its own unit, ${options.otherRate}/s in each other region's unit, ${options.readRate} reads/s over every unit (getData, every tenth a getChildren), ${options.sessions} sessions per stream, session timeout ${options.sessionTimeoutMs} ms.`,
     `Timeline: ${options.warmupMs / 1000} s of load, then ${options.cutRegion} is cut off from every other region in both directions through the emulator's control API for ${options.cutMs / 1000} s, then healed, then ${options.afterMs / 1000} s more load. Rates count operations by the second they completed.`,
     "",
   ];
   for (const run of result.runs) {
     lines.push(`## ${run.label}: successful operations per second, before / during / after the cut`, "");
+    lines.push(`Servers: ${run.servers.map((server) => `${server.region} ${server.mode}`).join(", ")}.`, "");
     const streams = ["own", ...regions.map((region) => `to-${region}`), "reads"];
     lines.push(`| region | ${streams.map((stream) => (stream === "own" ? "own unit" : stream === "reads" ? "reads" : `creates ${stream}`)).join(" | ")} |`, `|---|${"---:|".repeat(streams.length)}`);
     for (const region of regions) {
@@ -475,6 +562,13 @@ function markdownReport(result) {
     }
     const afterErrors = regions.map((region) => `${region}: ${Object.entries(run.rates.afterHeal[region].errors).map(([kind, count]) => `${kind} x${count}`).join("; ") || "none"}`).join("; ");
     lines.push("", `Errors after the heal: ${afterErrors}.`, "");
+    lines.push(`Own-unit writes seen by the other regions (a probe a second per region, an exists watch on each other region's server): p50 / max ms after the acknowledgement, before / during / after the cut; "never" counts probes a region had not seen when the check ended.`, "");
+    lines.push("| writer -> reader | before | during | after |", "|---|---:|---:|---:|");
+    for (const pair of Object.keys(run.visibility.beforeCut)) {
+      const cell = (view) => (view.probes === 0 ? "–" : `${ms(view.p50Ms)} / ${ms(view.maxMs)}${view.neverSeen > 0 ? ` (never: ${view.neverSeen} of ${view.probes})` : ""}`);
+      lines.push(`| ${pair} | ${cell(run.visibility.beforeCut[pair])} | ${cell(run.visibility.duringCut[pair])} | ${cell(run.visibility.afterHeal[pair])} |`);
+    }
+    lines.push("");
     const presence = run.presence;
     lines.push(`Acknowledged creates: ${presence.acknowledgedCreates}. Checked from a fresh session in every region, ${presence.waitedAfterLoadS} s after the load ended (the heal was at ${presence.healS} s):`, "");
     lines.push("| region | acknowledged present | missing | failed creates | of which applied anyway |", "|---|---:|---:|---:|---:|");

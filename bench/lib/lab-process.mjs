@@ -27,9 +27,23 @@ const stderrCharsMax = 8_000;
 /**
  * Starts the lab of `topology` (a lab topology object) in a child process;
  * resolves once it is ready. With `directory` the lab's data and logs go
- * there and stay after stop() (default: a temporary directory, removed).
+ * there (start-<attempt>/) and stay after stop() (default: a temporary
+ * directory, removed). A start that fails is tried afresh, `attempts` in all.
  */
-export function startLabProcess(topology, { readyTimeoutMs = 90_000, directory } = {}) {
+export async function startLabProcess(topology, { readyTimeoutMs = 90_000, directory, attempts = 2 } = {}) {
+  // A lab picks free ports and then starts its servers on them; another program on the machine can take one
+  // in between (EADDRINUSE). A fresh start, with fresh ports, gets past that.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startLabProcessOnce(topology, { readyTimeoutMs, directory: directory === undefined ? undefined : join(directory, `start-${attempt}`) });
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      process.stderr.write(`lab-process: start ${attempt} of ${attempts} failed, starting afresh: ${String(error?.message ?? error).split("\n")[0]}\n`);
+    }
+  }
+}
+
+function startLabProcessOnce(topology, { readyTimeoutMs, directory }) {
   const args = [thisScript, JSON.stringify(topology), String(readyTimeoutMs), ...(directory === undefined ? [] : [directory])];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
