@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { machineInfo, waitForQuietMachine } from "../bench/lib/process-stats.mjs";
+import { machineCpuSeconds, machineInfo, waitForQuietMachine } from "../bench/lib/process-stats.mjs";
 import { sweepHtml, sweepMarkdown, sweepRatios } from "../dist/src/bench/locality-report.js";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -135,6 +135,27 @@ function readTopology(deployment) {
   return { regions: topology.regions, homes, maestro: topology.deployment.startsWith("maestro") };
 }
 
+const clockTicksPerSecond = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/**
+ * CPU seconds of this process plus its waited-for descendants (utime, stime,
+ * cutime, cstime of /proc/self/stat): a finished run's whole process tree
+ * (flock, lab-bench, the servers it reaped, the bench and its workers).
+ */
+function ownTreeCpuSeconds() {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicksPerSecond;
+}
+
+/** What the machine's processes did beside ours between two samples, in busy cores. */
+function otherBusyCores(start, end) {
+  const seconds = (end.atMs - start.atMs) / 1000;
+  return seconds > 0 ? (end.machine - start.machine - (end.own - start.own)) / seconds : null;
+}
+
+const cpuSample = () => ({ atMs: Date.now(), machine: machineCpuSeconds().processes, own: ownTreeCpuSeconds() });
+
 /** --wait-quiet-only: waits for a quiet machine, prints what it saw as one JSON line. */
 async function waitQuietOnly(quietWaitS) {
   const seen = quietWaitS > 0 ? await waitForQuietMachine({ maxWaitMs: quietWaitS * 1000, thresholdCores: quietBusyCoresMax }) : { quiet: null, busyCores: null, waitedMs: 0 };
@@ -158,6 +179,7 @@ function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
     let lockedMs = null;
     let loadAtLock = null;
     let quiet = null;
+    let cpuAtLock = null;
     let pending = "";
     child.stdout.on("data", (chunk) => {
       const text = chunk.toString("utf8");
@@ -166,6 +188,7 @@ function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
         const lines = pending.split("\n");
         if (lines.length < 3) return;
         lockedMs = Date.now();
+        cpuAtLock = cpuSample();
         try {
           quiet = JSON.parse(lines[0]);
         } catch {
@@ -206,7 +229,9 @@ function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
       clearInterval(watchdog);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      resolvePromise({ code: code ?? (signal === null ? 1 : 128), signal, quiet, lockWaitMs: (lockedMs ?? Date.now()) - requestedMs, loadAtLock, loadAfter: loadavg() });
+      // Our tree's CPU is known once it is reaped, i.e. now; what else ran meanwhile is the rest.
+      const otherCores = cpuAtLock === null ? null : otherBusyCores(cpuAtLock, cpuSample());
+      resolvePromise({ code: code ?? (signal === null ? 1 : 128), signal, quiet, otherBusyCoresDuring: otherCores, lockWaitMs: (lockedMs ?? Date.now()) - requestedMs, loadAtLock, loadAfter: loadavg() });
     });
   });
 }
@@ -388,6 +413,7 @@ async function runOne(deployment, locality, options, scratch, log) {
       startedAt,
       attempt,
       busyCoresBefore: quiet?.busyCores ?? null,
+      otherBusyCoresDuring: outcome.otherBusyCoresDuring,
       quietWaitMs: quiet?.waitedMs ?? null,
       exitCode: outcome.code,
       lockWaitMs: outcome.lockWaitMs,
@@ -474,7 +500,10 @@ async function redo(options, argv) {
       if (index < 0) throw new Error(`--redo ${deployment}@${locality}: not in ${options.outputPrefix}.json`);
       const old = record.runs[index];
       const entry = await runOne(deployment, locality, settings, scratch, log);
-      record.runs[index] = { ...entry, replaced: { startedAt: old.startedAt, busyCoresBefore: old.busyCoresBefore, operationsPerSecond: old.operationsPerSecond, error: old.error } };
+      record.runs[index] = {
+        ...entry,
+        replaced: { startedAt: old.startedAt, busyCoresBefore: old.busyCoresBefore, otherBusyCoresDuring: old.otherBusyCoresDuring ?? null, operationsPerSecond: old.operationsPerSecond, error: old.error },
+      };
       record.finishedAt = new Date().toISOString();
       record.loadAverage.end = loadavg();
       render(record, options.outputPrefix);

@@ -54,6 +54,8 @@ export interface SweepRun {
    */
   readonly startedAt?: string;
   readonly busyCoresBefore?: number | null;
+  /** Busy cores of everything but the run's own processes, over the run (lab start to stop). */
+  readonly otherBusyCoresDuring?: number | null;
   readonly loadAverageAtLock?: readonly number[] | null;
   readonly lockWaitMs?: number;
   readonly quietWaitMs?: number | null;
@@ -230,12 +232,13 @@ export function conditionsMarkdown(record: SweepRecord): string {
     `${run.locality}`,
     run.startedAt ?? "–",
     run.busyCoresBefore === undefined || run.busyCoresBefore === null ? "–" : run.busyCoresBefore.toFixed(2),
+    run.otherBusyCoresDuring === undefined || run.otherBusyCoresDuring === null ? "–" : run.otherBusyCoresDuring.toFixed(2),
     run.loadAverageAtLock?.map((value) => value.toFixed(2)).join(" / ") ?? "–",
     run.lockWaitMs === undefined ? "–" : (run.lockWaitMs / 1000).toFixed(1),
     run.quietWaitMs === undefined || run.quietWaitMs === null ? "–" : (run.quietWaitMs / 1000).toFixed(1),
     run.replaced === undefined ? "" : `done again; the first run (${run.replaced.startedAt ?? "?"}) had ${run.replaced.busyCoresBefore?.toFixed(2) ?? "?"} busy cores just before and ${run.replaced.operationsPerSecond?.toFixed(0) ?? "no result"} ops/s`,
   ]);
-  return markdownTable(["deployment", "locality %", "started", "busy cores just before", "load average then", "lock + quiet wait s", "quiet wait s", "note"], 1, rows);
+  return markdownTable(["deployment", "locality %", "started", "busy cores just before", "other busy cores during", "load average then", "lock + quiet wait s", "quiet wait s", "note"], 1, rows);
 }
 
 function failedRunsMarkdown(record: SweepRecord): string | null {
