@@ -227,6 +227,7 @@ export class Simulation {
   readonly #failures: string[] = [];
   readonly #stats = {
     messages: 0, dropped: 0, duplicated: 0, crashes: 0, partitions: 0, moves: 0, writes: 0, forwardedLoss: 0, forcedTransfers: 0, wipes: 0,
+    policyActions: 0,
   };
   /** The setup tree every node starts from, and a wiped node starts from again. */
   readonly #setup: Delta[];
@@ -277,6 +278,7 @@ export class Simulation {
         halt: (reason) => this.#halted(node, reason),
         log: (level, message, fields) => {
           if (message === "taking a unit without its owner's release") this.#stats.forcedTransfers += 1;
+          if (message === "splitting a unit" || (message === "moving unit" && String(fields?.["reason"] ?? "").startsWith("policy"))) this.#stats.policyActions += 1;
           if (message.startsWith("fenced a delta") && this.#stats.forcedTransfers === 0) this.#fail(`${node.region}: fenced with no unit ever taken by force`);
           const trace = this.#options.trace;
           if (trace !== undefined && message.includes(trace.match)) trace.print(`${this.now} ${node.region} ${message} ${JSON.stringify(fields ?? {}, bigintJson)}`);
