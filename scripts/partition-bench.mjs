@@ -23,7 +23,7 @@
 //   npm run bench:partition -- --deployments maestro-cluster --cut-region eu-west
 //
 // Take the machine-wide lab lock first: flock /tmp/maestro-lab.lock npm run bench:partition
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -45,6 +45,7 @@ const leasPollMs = 1_000;
 const missingListedMax = 50;
 const probeIntervalMs = 1_000;
 const watchSetMaxMs = 200;
+const afterHealWindowS = 5;
 
 const usage = `usage: node scripts/partition-bench.mjs [options]
   --deployments LIST       of ${deploymentsKnown.join(", ")} (default: both)
@@ -62,7 +63,8 @@ const usage = `usage: node scripts/partition-bench.mjs [options]
   --output FILE            JSON result (default bench/results/partition.json; .md and .html next to it)
   --logs DIR               keep each lab's data and logs under DIR
   --smoke                  warm-up 4 s, cut 6 s, after 4 s, maestro-cluster only,
-                           forward timeout 2000 ms, output /tmp/partition-smoke.json (options given win)`;
+                           forward timeout 2000 ms, output /tmp/partition-smoke.json (options given win)
+  --report FILE            only write FILE's .md and .html again from the result FILE`;
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -501,6 +503,13 @@ async function runDeployment(deployment, options) {
         duringCut: windowRates(results, cutS, healS),
         afterHeal: windowRates(results, healS, window.options.warmupMs / 1000 + (options.cutMs + options.afterMs) / 1000),
       },
+      // Local service right after the heal: own-unit creates and reads due in the first seconds after it.
+      afterHealLocalLatency: Object.fromEntries(
+        regions.map((region, index) => {
+          const near = results.filter((result) => result.region === index && result.error === null && result.dueS >= healS - 1 && result.dueS < healS + afterHealWindowS);
+          return [region, { own: latencySummary(near.filter((result) => result.stream === "own").map((result) => result.latencyMs)), reads: latencySummary(near.filter((result) => result.stream === "reads").map((result) => result.latencyMs)) }];
+        }),
+      ),
       writeLatencyByRegion: Object.fromEntries(
         regions.map((region, index) => [region, latencySummary(results.filter((result) => result.region === index && result.write && result.error === null).map((result) => result.latencyMs))]),
       ),
@@ -562,13 +571,20 @@ function markdownReport(result) {
     }
     const afterErrors = regions.map((region) => `${region}: ${Object.entries(run.rates.afterHeal[region].errors).map(([kind, count]) => `${kind} x${count}`).join("; ") || "none"}`).join("; ");
     lines.push("", `Errors after the heal: ${afterErrors}.`, "");
-    lines.push(`Own-unit writes seen by the other regions (a probe a second per region, an exists watch on each other region's server): p50 / max ms after the acknowledgement, before / during / after the cut; "never" counts probes a region had not seen when the check ended.`, "");
+    lines.push(
+      `Own-unit writes seen by the other regions (a probe a second per region, an exists watch on each other region's server): p50 / max ms after the acknowledgement, before / during / after the cut; 0 means the reader had it before the writer's answer arrived; "never" counts probes a region had not seen when the check ended. The probe sessions are not replaced when they expire: where the cut region's sessions expired (ZooKeeper's minority member), its rows after the heal are empty or "never".`,
+      "",
+    );
     lines.push("| writer -> reader | before | during | after |", "|---|---:|---:|---:|");
     for (const pair of Object.keys(run.visibility.beforeCut)) {
       const cell = (view) => (view.probes === 0 ? "–" : `${ms(view.p50Ms)} / ${ms(view.maxMs)}${view.neverSeen > 0 ? ` (never: ${view.neverSeen} of ${view.probes})` : ""}`);
       lines.push(`| ${pair} | ${cell(run.visibility.beforeCut[pair])} | ${cell(run.visibility.duringCut[pair])} | ${cell(run.visibility.afterHeal[pair])} |`);
     }
     lines.push("");
+    if (run.afterHealLocalLatency !== undefined) {
+      const cell = (summary) => (summary.count === 0 ? "–" : `${ms(summary.p50Ms)} / ${ms(summary.p99Ms)} / ${ms(summary.maxMs)}`);
+      lines.push(`Local service around the heal (operations due from 1 s before to ${afterHealWindowS} s after it), p50 / p99 / max ms: ${regions.map((region) => `${region} own-unit creates ${cell(run.afterHealLocalLatency[region].own)}, reads ${cell(run.afterHealLocalLatency[region].reads)}`).join("; ")}.`, "");
+    }
     const presence = run.presence;
     lines.push(`Acknowledged creates: ${presence.acknowledgedCreates}. Checked from a fresh session in every region, ${presence.waitedAfterLoadS} s after the load ended (the heal was at ${presence.healS} s):`, "");
     lines.push("| region | acknowledged present | missing | failed creates | of which applied anyway |", "|---|---:|---:|---:|---:|");
@@ -627,7 +643,22 @@ function htmlReport(result, markdown) {
   });
 }
 
+/** `--report FILE`: the Markdown and HTML again from a result file (same base name), without running anything. */
+function reportOnly(argv) {
+  const index = argv.indexOf("--report");
+  if (index < 0) return false;
+  const path = resolve(argv[index + 1] ?? "");
+  const result = JSON.parse(readFileSync(path, "utf8"));
+  const base = path.replace(/\.json$/, "");
+  const markdown = markdownReport(result);
+  writeFileSync(`${base}.md`, markdown);
+  writeFileSync(`${base}.html`, htmlReport(result, markdown));
+  process.stdout.write(`wrote ${relative(process.cwd(), `${base}.md`)}, ${relative(process.cwd(), `${base}.html`)}\n`);
+  return true;
+}
+
 async function main() {
+  if (reportOnly(process.argv.slice(2))) return;
   const options = parseOptions(process.argv.slice(2));
   const command = `node scripts/partition-bench.mjs ${process.argv.slice(2).join(" ")}`.trim();
   const machine = machineInfo({ repositoryRoot, dataRoot: "/tmp" });
