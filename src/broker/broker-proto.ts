@@ -39,6 +39,7 @@ message Envelope {
     Sync sync = 21;
     SyncReply sync_reply = 22;
     Fenced fenced = 23;
+    Relay relay = 24;
   }
 }
 
@@ -79,6 +80,7 @@ message SyncReply {
 }
 
 message Fenced { required int64 ship_seq = 1; repeated string units = 2; }
+message Relay { required string origin = 1; repeated bytes deltas = 2; repeated OriginSeq deps = 3; }
 
 message Id { required string scheme = 1; required string id = 2; }
 message Acl { required int32 perms = 1; required Id id = 2; }

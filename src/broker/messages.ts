@@ -89,7 +89,11 @@ export type BrokerMessage =
   | { type: "syncReply"; requestId: number; origin: RegionName; shipSeq: bigint; ok: boolean }
   /** Root -> region: the region's delta `shipSeq` wrote units it did not own (they were taken from it by
    *  an operator's evict) and was dropped: the region's replica has diverged from everyone else's. */
-  | { type: "fenced"; shipSeq: bigint; units: UnitName[] };
+  | { type: "fenced"; shipSeq: bigint; units: UnitName[] }
+  /** Region -> root: deltas of `origin` the sender applied early (from forward answers), with what they
+   *  rest on: the root sequences them as if `origin` had shipped them, so that the sender's own deltas,
+   *  which may depend on them, are not held up while `origin` cannot reach the root. */
+  | { type: "relay"; origin: RegionName; deltas: Delta[]; deps: OriginSeq[] };
 
 export interface Envelope {
   /** Sending node's id and region. */

@@ -148,6 +148,8 @@ interface AppliedWaiter {
 const forwardAttemptsMax = 20;
 /** Own deltas a forward may carry to an owner that lacks them (more: the owner waits for the stream). */
 const carriedDeltasMax = 64;
+/** Early-applied deltas of one other region kept for relaying to the root. */
+const relayDeltasMax = 256;
 
 export class RegionCore {
   readonly settings: BrokerSettings;
@@ -201,6 +203,8 @@ export class RegionCore {
    * until it has (its new deltas continue the region's numbering after them).
    */
   #ownHistoryThrough: bigint | null = null;
+  /** Other regions' deltas applied early, per origin in order, with what they rest on, until the stream brings them (relayed to the root). */
+  readonly #relay = new Map<RegionName, Array<{ delta: Delta; deps: OriginSeq[] }>>();
   /** Set once the root fenced a delta this region had applied: nothing is served any more. */
   #halted: string | null = null;
   #earlyApplied: Array<{ origin: RegionName; shipSeq: bigint; ownSeqBefore: bigint }> = [];
@@ -880,6 +884,7 @@ export class RegionCore {
         this.#acked(stamp.shipSeq);
         continue;
       }
+      this.#relayed(stamp.origin, stamp.shipSeq);
       if ((this.#received.get(stamp.origin) ?? 0n) >= stamp.shipSeq) {
         // The stream's placeholder for a delta the root fenced, which this region has: it applied the real
         // one early (carried by a forward) and now holds a write nobody else has.
@@ -1071,6 +1076,7 @@ export class RegionCore {
       case "ship":
       case "renew":
       case "released":
+      case "relay":
         if (this.#root === null) this.#effects.log("warn", "root message sent to a region broker", { from, type: message.type });
         else this.#root.receive(from, message, nowMs);
         return;
@@ -1250,7 +1256,10 @@ export class RegionCore {
     }
     if (first.stamp!.shipSeq !== this.receivedFrom(from) + 1n) return;
     if (!message.carriedDeps.every((dep) => dep.origin === this.region || this.receivedFrom(dep.origin) >= dep.shipSeq)) return;
-    for (const delta of carried) this.#stage({ ...delta, zxid: this.#nextZxid(), stamp: { ...delta.stamp!, streamPos: 0n } }, new Set(), null);
+    for (const delta of carried) {
+      this.#keepForRelay(delta, message.carriedDeps);
+      this.#stage({ ...delta, zxid: this.#nextZxid(), stamp: { ...delta.stamp!, streamPos: 0n } }, new Set(), null);
+    }
     this.#earlyApplied.push({ origin: from, shipSeq: carried.at(-1)!.stamp!.shipSeq, ownSeqBefore: this.#ownSeq });
   }
 
@@ -1293,8 +1302,41 @@ export class RegionCore {
     const ready = outcome.deps.every((dep) => dep.origin === stamp.origin || (dep.origin === this.region ? this.#ownSeq : this.receivedFrom(dep.origin)) >= dep.shipSeq);
     if (!ready) return;
     this.#earlyApplied.push({ origin: stamp.origin, shipSeq: stamp.shipSeq, ownSeqBefore: this.#ownSeq });
+    this.#keepForRelay(delta, outcome.deps);
     // Its stream position is not known yet (the cursor must only hold positions actually received).
     this.#stage({ ...delta, zxid: this.#nextZxid(), stamp: { ...stamp, streamPos: 0n } }, new Set(), null);
+  }
+
+  /**
+   * An early-applied delta of another region is kept until the stream
+   * brings it back, and sent to the root with each renewal meanwhile: own
+   * deltas shipped after it depend on it, and if its origin cannot reach
+   * the root (cut off right after answering us), the root would hold them
+   * until it can. Bounded: beyond the limit, the oldest are not relayed.
+   */
+  #keepForRelay(delta: Delta, deps: readonly OriginSeq[]): void {
+    const origin = delta.stamp!.origin;
+    let kept = this.#relay.get(origin);
+    if (kept === undefined) this.#relay.set(origin, (kept = []));
+    kept.push({ delta, deps: deps.filter((dep) => dep.origin !== origin) });
+    if (kept.length > relayDeltasMax) kept.shift();
+  }
+
+  /** The stream brought origin's deltas through shipSeq: nothing of it needs relaying any more. */
+  #relayed(origin: RegionName, shipSeq: bigint): void {
+    const kept = this.#relay.get(origin);
+    if (kept === undefined) return;
+    while (kept.length > 0 && kept[0]!.delta.stamp!.shipSeq <= shipSeq) kept.shift();
+    if (kept.length === 0) this.#relay.delete(origin);
+  }
+
+  #sendRelays(): void {
+    for (const [origin, kept] of this.#relay) {
+      const deps = new Map<RegionName, bigint>();
+      for (const entry of kept) for (const dep of entry.deps) if ((deps.get(dep.origin) ?? 0n) < dep.shipSeq) deps.set(dep.origin, dep.shipSeq);
+      const deltas = takeBatch(kept.map((entry) => entry.delta), this.settings.streamBatchDeltasMax, this.settings.messageBytesMax / 2);
+      this.#effects.send(this.settings.rootRegion, { type: "relay", origin, deltas, deps: toOriginSeqs(deps) });
+    }
   }
 
   /**
@@ -1411,6 +1453,7 @@ export class RegionCore {
     const sent = this.#effects.send(this.settings.rootRegion, { type: "renew", round: this.#renewRound, leases: held, counts });
     this.#lastRenewMs = this.#nowMs;
     if (!sent) return;
+    this.#sendRelays();
     this.#countsSinceRenew.clear();
     this.#renewals.set(this.#renewRound, { sentMs: this.#nowMs, held });
     for (const round of this.#renewals.keys()) if (round < this.#renewRound - 16) this.#renewals.delete(round);

@@ -127,6 +127,12 @@ export class RootRole {
       case "released":
         this.leases.released(from, message.unit, message.epoch, message.shipSeq);
         return;
+      case "relay":
+        // Another region's deltas, as their origin would have shipped them: sequenced once, fenced alike.
+        if (message.origin !== from && message.origin !== this.#settings.rootRegion && this.#settings.regions.includes(message.origin)) {
+          this.#receiveShip(message.origin, message.deltas, message.deps);
+        }
+        return;
       default:
         return;
     }

@@ -110,6 +110,8 @@ function bodyToWire(message: BrokerMessage): Plain {
       return { requestId: safeIntegerToWire(message.requestId, "requestId"), origin: message.origin, shipSeq: longToWire(message.shipSeq), ok: message.ok };
     case "fenced":
       return { shipSeq: longToWire(message.shipSeq), units: message.units };
+    case "relay":
+      return { origin: message.origin, deltas: message.deltas.map((delta) => encodeDelta(delta)), deps: message.deps.map(originSeqToWire) };
   }
 }
 
@@ -384,6 +386,8 @@ function bodyFromWire(name: string, body: Fields): BrokerMessage {
       return { type: "syncReply", requestId: body.safeInteger("requestId"), origin: body.string("origin"), shipSeq: body.long("shipSeq"), ok: body.boolean("ok") };
     case "fenced":
       return { type: "fenced", shipSeq: body.long("shipSeq"), units: body.strings("units") };
+    case "relay":
+      return { type: "relay", origin: body.string("origin"), deltas: deltasFromWire(body), deps: body.messages("deps").map(originSeqFromWire) };
     default:
       throw new BrokerWireError(`envelope: unknown message type ${name}`);
   }

@@ -202,6 +202,8 @@ export function describeMessage(message: BrokerMessage): string {
       return `syncReply ${message.origin}#${message.shipSeq} ok=${message.ok}`;
     case "fenced":
       return `fenced #${message.shipSeq} ${list(message.units, String)}`;
+    case "relay":
+      return `relay ${message.origin} ${list(message.deltas, describeDelta)}`;
   }
 }
 

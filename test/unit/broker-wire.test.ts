@@ -189,6 +189,7 @@ test("every broker message variant round-trips, hand-written", () => {
     { type: "sync", requestId: 2, unit: "/" },
     { type: "syncReply", requestId: 2, origin: "ap", shipSeq: 0n, ok: false },
     { type: "fenced", shipSeq: 7n, units: ["/a", "/p/x"] },
+    { type: "relay", origin: "eu", deltas: [], deps: [{ origin: "ap", shipSeq: 3n }] },
   ];
   for (const message of messages) assert.deepEqual(roundTrip(envelopeOf(message)), envelopeOf(message));
 });
