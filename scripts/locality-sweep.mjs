@@ -34,6 +34,8 @@ const deploymentsKnown = ["maestro-adaptive", "maestro-cluster", "maestro-centra
 /** A run gets this long beyond its warm-up and duration (lab start, set-up, lab stop) before it is killed. */
 const runSlackMs = 240_000;
 const stopGraceMs = 15_000;
+/** Output of a run kept for parsing (the lab's line of server modes comes first). */
+const outputKeptBytesMax = 65_536;
 /** Busy cores (everything on the machine) below which it counts as quiet before a run. */
 const quietBusyCoresMax = 0.3;
 
@@ -156,6 +158,39 @@ function otherBusyCores(start, end) {
 
 const cpuSample = () => ({ atMs: Date.now(), machine: machineCpuSeconds().processes, own: ownTreeCpuSeconds() });
 
+/** region -> mode from lab-bench's first line, "lab DEPLOYMENT: us-east=leader@PORT eu-west=follower@PORT ...". */
+function serverModes(output) {
+  const line = /^lab [\w-]+: (.*)$/m.exec(output)?.[1] ?? "";
+  return Object.fromEntries([...line.matchAll(/([\w-]+)=(\w+)@\d+/g)].map((match) => [match[1], match[2]]));
+}
+
+/**
+ * Server modes of runs recorded before the sweep kept them, from P.txt: the
+ * "lab ..." line after each "=== deployment, locality L %" banner (the last
+ * attempt's wins, as its entry did).
+ */
+function serverModesFromLog(text) {
+  const modes = new Map();
+  for (const part of text.split(/^=== /m).slice(1)) {
+    const banner = /^([\w-]+), locality ([\d.]+) %/.exec(part);
+    const servers = serverModes(part);
+    if (banner !== null && Object.keys(servers).length > 0) modes.set(`${banner[1]}@${Number(banner[2])}`, servers);
+  }
+  return modes;
+}
+
+function fillServerModes(record, prefix) {
+  if (record.runs.every((run) => run.servers !== undefined)) return;
+  let text = "";
+  try {
+    text = readFileSync(`${prefix}.txt`, "utf8");
+  } catch {
+    return;
+  }
+  const modes = serverModesFromLog(text);
+  for (const run of record.runs) if (run.servers === undefined && modes.has(`${run.deployment}@${run.locality}`)) run.servers = modes.get(`${run.deployment}@${run.locality}`);
+}
+
 /** --wait-quiet-only: waits for a quiet machine, prints what it saw as one JSON line. */
 async function waitQuietOnly(quietWaitS) {
   const seen = quietWaitS > 0 ? await waitForQuietMachine({ maxWaitMs: quietWaitS * 1000, thresholdCores: quietBusyCoresMax }) : { quiet: null, busyCores: null, waitedMs: 0 };
@@ -181,6 +216,10 @@ function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
     let quiet = null;
     let cpuAtLock = null;
     let pending = "";
+    let kept = "";
+    const keep = (text) => {
+      if (kept.length < outputKeptBytesMax) kept += text.slice(0, outputKeptBytesMax - kept.length);
+    };
     child.stdout.on("data", (chunk) => {
       const text = chunk.toString("utf8");
       if (lockedMs === null) {
@@ -198,10 +237,12 @@ function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
         const rest = lines.slice(2).join("\n");
         process.stdout.write(rest);
         log(rest);
+        keep(rest);
         return;
       }
       process.stdout.write(text);
       log(text);
+      keep(text);
     });
     child.stderr.on("data", (chunk) => {
       process.stderr.write(chunk);
@@ -231,7 +272,7 @@ function runLocked(lock, quietWaitS, benchArgs, timeoutMs, log) {
       process.off("SIGTERM", onSignal);
       // Our tree's CPU is known once it is reaped, i.e. now; what else ran meanwhile is the rest.
       const otherCores = cpuAtLock === null ? null : otherBusyCores(cpuAtLock, cpuSample());
-      resolvePromise({ code: code ?? (signal === null ? 1 : 128), signal, quiet, otherBusyCoresDuring: otherCores, lockWaitMs: (lockedMs ?? Date.now()) - requestedMs, loadAtLock, loadAfter: loadavg() });
+      resolvePromise({ code: code ?? (signal === null ? 1 : 128), signal, quiet, servers: serverModes(kept), otherBusyCoresDuring: otherCores, lockWaitMs: (lockedMs ?? Date.now()) - requestedMs, loadAtLock, loadAfter: loadavg() });
     });
   });
 }
@@ -370,6 +411,7 @@ const policyNotes = [
 ];
 
 function render(record, prefix) {
+  fillServerModes(record, prefix);
   const ratios = sweepRatios(record.runs, record.regionNames);
   const full = { ...record, ratios };
   writeFileSync(`${prefix}.json`, `${JSON.stringify(full, null, 2)}\n`);
@@ -428,8 +470,16 @@ async function runOne(deployment, locality, options, scratch, log) {
     }
     entry =
       outcome.code === 0 && benchResult !== null
-        ? { ...summarize(deployment, locality, benchResult, topology), ...timing }
-        : { deployment, locality, operationsPerSecond: null, regions: [], errors: {}, error: `lab-bench exited with ${outcome.code}${outcome.signal ? ` (${outcome.signal})` : ""}`, ...timing };
+        ? { ...summarize(deployment, locality, benchResult, topology), ...timing, servers: outcome.servers }
+        : { deployment, locality, operationsPerSecond: null, regions: [], errors: {}, error: `lab-bench exited with ${outcome.code}${outcome.signal ? ` (${outcome.signal})` : ""}`, ...timing, servers: outcome.servers };
+    // The comparison assumes ZooKeeper's leader in the first region (the lab gives it the
+    // highest id, so it usually wins); a run whose election went elsewhere is tried again.
+    const leader = Object.entries(outcome.servers).find(([, mode]) => mode === "leader")?.[0];
+    if (!topology.maestro && entry.operationsPerSecond !== null && leader !== topology.regions[0]) {
+      entry.warning = `ZooKeeper leader in ${leader ?? "no region"}, not ${topology.regions[0]}`;
+      log(`locality-sweep: ${entry.warning}${attempt < options.attempts ? "; trying again" : ""}\n`);
+      continue;
+    }
     if (entry.operationsPerSecond !== null) break;
   }
   return entry;

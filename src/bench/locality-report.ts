@@ -46,6 +46,10 @@ export interface SweepRun {
   readonly regions: readonly SweepRegion[];
   readonly errors: Readonly<Record<string, number>>;
   readonly error?: string;
+  /** Something that makes the run unlike the others (e.g. ZooKeeper's leader elsewhere than the first region). */
+  readonly warning?: string;
+  /** region -> server mode at the start (leader, follower, observer, standalone). */
+  readonly servers?: Readonly<Record<string, string>>;
   readonly leases?: SweepLeases;
   /**
    * Conditions: when it ran, busy cores on the machine just before (after the
@@ -241,10 +245,19 @@ export function conditionsMarkdown(record: SweepRecord): string {
   return markdownTable(["deployment", "locality %", "started", "busy cores just before", "other busy cores during", "load average then", "lock + quiet wait s", "quiet wait s", "note"], 1, rows);
 }
 
+/** The run's own warning, or one for a ZooKeeper run whose leader was not in the first region. */
+export function runWarning(run: SweepRun, regionNames: readonly string[]): string | undefined {
+  if (run.warning !== undefined) return run.warning;
+  if (!run.deployment.startsWith("zk-") || run.servers === undefined) return undefined;
+  const leader = Object.entries(run.servers).find(([, mode]) => mode === "leader")?.[0];
+  return leader === regionNames[0] ? undefined : `ZooKeeper leader in ${leader ?? "no region"}, not ${regionNames[0]}`;
+}
+
 function failedRunsMarkdown(record: SweepRecord): string | null {
   const lines = record.runs
-    .filter((run) => run.operationsPerSecond === null || Object.keys(run.errors).length > 0)
-    .map((run) => `- ${run.deployment} at ${run.locality} %: ${run.error ?? ""}${Object.keys(run.errors).length > 0 ? ` errors ${JSON.stringify(run.errors)}` : ""}`);
+    .map((run) => ({ run, warning: runWarning(run, record.regionNames) }))
+    .filter(({ run, warning }) => run.operationsPerSecond === null || warning !== undefined || Object.keys(run.errors).length > 0)
+    .map(({ run, warning }) => `- ${run.deployment} at ${run.locality} %: ${[run.error, warning, Object.keys(run.errors).length > 0 ? `errors ${JSON.stringify(run.errors)}` : undefined].filter((part) => part !== undefined).join("; ")}`);
   return lines.length === 0 ? null : lines.join("\n");
 }
 
@@ -285,7 +298,7 @@ export function sweepMarkdown(record: SweepRecord, ratios: readonly SweepRatio[]
   if (leases !== null) sections.push("", "## Lease units (maestro-adaptive: majority-window on every unit)", "", leases);
   sections.push("", "## Run conditions", "", conditionsMarkdown(record));
   const failed = failedRunsMarkdown(record);
-  if (failed !== null) sections.push("", "## Failed runs and errors", "", failed);
+  if (failed !== null) sections.push("", "## Failed runs, warnings and errors", "", failed);
   sections.push("");
   return sections.join("\n");
 }

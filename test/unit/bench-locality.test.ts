@@ -14,7 +14,7 @@ import {
   seededRandom,
   type KeySpace,
 } from "../../src/bench/distributions.js";
-import { sweepHtml, sweepMarkdown, sweepRatios, type SweepRecord, type SweepRun } from "../../src/bench/locality-report.js";
+import { runWarning, sweepHtml, sweepMarkdown, sweepRatios, type SweepRecord, type SweepRun } from "../../src/bench/locality-report.js";
 
 const draws = 60_000;
 const space: KeySpace = { keyCount: 1000, regionCount: 3 };
@@ -158,4 +158,11 @@ test("locality report: the Markdown and HTML name every deployment and show a fa
   assert.match(markdown, /lab-bench exited with 1/);
   const html = sweepHtml(record, ratios);
   assert.equal((html.match(/<svg /g) ?? []).length, 1 + 3 * record.regionNames.length, "total throughput, then p50, p99 and throughput per region");
+});
+
+test("locality report: a ZooKeeper run whose leader is not in the first region carries a warning", () => {
+  const ensemble = (leader: string): SweepRun => ({ ...sweepRun("zk-ensemble", 90, 100, 50), servers: { a: leader === "a" ? "leader" : "follower", b: leader === "b" ? "leader" : "follower" } });
+  assert.equal(runWarning(ensemble("a"), ["a", "b"]), undefined);
+  assert.equal(runWarning(ensemble("b"), ["a", "b"]), "ZooKeeper leader in b, not a");
+  assert.equal(runWarning({ ...sweepRun("maestro-adaptive", 90, 4, 300), servers: { a: "standalone", b: "standalone" } }, ["a", "b"]), undefined);
 });
