@@ -25,7 +25,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { machineCpuSeconds, machineInfo, waitForQuietMachine } from "../bench/lib/process-stats.mjs";
-import { sweepHtml, sweepMarkdown, sweepRatios } from "../dist/src/bench/locality-report.js";
+import { runWarning, sweepHtml, sweepMarkdown, sweepRatios } from "../dist/src/bench/locality-report.js";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const labBenchScript = join(repositoryRoot, "scripts", "lab-bench.mjs");
@@ -420,7 +420,8 @@ function render(record, prefix) {
 }
 
 function commandLine(argv) {
-  return process.env.npm_lifecycle_event === "bench:locality" ? `npm run bench:locality -- ${argv.join(" ")}`.trimEnd() : ["node", "scripts/locality-sweep.mjs", ...argv].join(" ");
+  if (process.env.npm_lifecycle_event === "bench:locality") return argv.length === 0 ? "npm run bench:locality" : `npm run bench:locality -- ${argv.join(" ")}`;
+  return ["node", "scripts/locality-sweep.mjs", ...argv].join(" ");
 }
 
 /**
@@ -540,6 +541,7 @@ function finish(record, options) {
  */
 async function redo(options, argv) {
   const { ratios: _ratios, ...record } = JSON.parse(readFileSync(`${options.outputPrefix}.json`, "utf8"));
+  fillServerModes(record, options.outputPrefix);
   const settings = { ...options, ...record.options, lock: options.lock, quietWaitS: options.quietWaitS, attempts: options.attempts, outputPrefix: options.outputPrefix };
   const log = (text) => appendFileSync(`${options.outputPrefix}.txt`, text);
   const scratch = mkdtempSync(join(tmpdir(), "locality-sweep-"));
@@ -552,7 +554,14 @@ async function redo(options, argv) {
       const entry = await runOne(deployment, locality, settings, scratch, log);
       record.runs[index] = {
         ...entry,
-        replaced: { startedAt: old.startedAt, busyCoresBefore: old.busyCoresBefore, otherBusyCoresDuring: old.otherBusyCoresDuring ?? null, operationsPerSecond: old.operationsPerSecond, error: old.error },
+        replaced: {
+          startedAt: old.startedAt,
+          busyCoresBefore: old.busyCoresBefore,
+          otherBusyCoresDuring: old.otherBusyCoresDuring ?? null,
+          operationsPerSecond: old.operationsPerSecond,
+          error: old.error,
+          warning: runWarning(old, record.regionNames),
+        },
       };
       record.finishedAt = new Date().toISOString();
       record.loadAverage.end = loadavg();
