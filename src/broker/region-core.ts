@@ -377,16 +377,23 @@ export class RegionCore {
   #unsequencedGlobalUnder(paths: readonly string[]): boolean {
     if (this.#isRoot || paths.length === 0) return false;
     const units = new Set<UnitName>();
-    for (const path of paths) {
-      for (const unit of [this.units.unitOfNode(path), this.units.unitOfChildren(path)]) {
-        if (this.units.unitRule(unit).durability === "global") units.add(unit);
-      }
+    for (const path of paths) units.add(this.units.unitOfNode(path)).add(this.units.unitOfChildren(path));
+    return this.#unsequencedGlobalThrough(units) !== null;
+  }
+
+  /** The last own delta touching one of `units` that is `global` which the root has not taken yet, or null. */
+  #unsequencedGlobalThrough(units: ReadonlySet<UnitName>): bigint | null {
+    if (this.#isRoot) return null;
+    const global = [...units].filter((unit) => this.units.unitRule(unit).durability === "global");
+    if (global.length === 0) return null;
+    let last: bigint | null = null;
+    for (const delta of [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)]) {
+      const stamp = delta.stamp;
+      if (stamp === undefined || stamp.origin !== this.region || stamp.shipSeq <= this.#ackedThrough) continue;
+      if (!global.some((unit) => this.units.unitsOfDelta(delta).has(unit))) continue;
+      if (last === null || stamp.shipSeq > last) last = stamp.shipSeq;
     }
-    if (units.size === 0) return false;
-    const pending = [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)];
-    return pending.some(
-      (delta) => delta.stamp?.origin === this.region && delta.stamp.shipSeq > this.#ackedThrough && [...this.units.unitsOfDelta(delta)].some((unit) => units.has(unit)),
-    );
+    return last;
   }
 
   #observe(session: SessionState, positions: Iterable<readonly [RegionName, bigint]>): void {
@@ -629,7 +636,12 @@ export class RegionCore {
     const ctx = { sessionId: op.sessionId, authIds: op.authIds, zxid, timeMs: BigInt(Math.floor(this.#nowMs)) };
     const outcome = this.#pending.prepare(op.request, ctx, this.#options);
     if (!outcome.ok) {
-      op.done({ kind: "failed", err: outcome.err, ...(outcome.multiResults === undefined ? {} : { multiResults: outcome.multiResults }) });
+      const failed: OpAnswer = { kind: "failed", err: outcome.err, ...(outcome.multiResults === undefined ? {} : { multiResults: outcome.multiResults }) };
+      // A refusal decided on a `global` write the root has not taken yet (NodeExists after an unconfirmed
+      // create) stands only once the root has it: if the root refuses that write, so is this answer's ground.
+      const through = this.#unsequencedGlobalThrough(this.units.unitsOfRequest(op.request).units);
+      if (through === null) op.done(failed);
+      else this.#ackWaiters.push({ shipSeq: through, wake: (acked) => op.done(acked ? failed : { kind: "connectionLoss", reason: "root did not confirm" }) });
       return true;
     }
     const touched = this.units.unitsOfDelta(outcome.delta);
@@ -658,7 +670,8 @@ export class RegionCore {
         return;
       }
       const answer: OpAnswer = { kind: "ok", result: outcome.result, committed };
-      if (global && !this.#isRoot) this.#ackWaiters.push({ shipSeq, wake: (acked) => op.done(acked ? answer : { kind: "connectionLoss", reason: "root did not confirm" }) });
+      if (global && !this.#isRoot && this.#halted !== null) op.done({ kind: "connectionLoss", reason: this.#halted });
+      else if (global && !this.#isRoot) this.#ackWaiters.push({ shipSeq, wake: (acked) => op.done(acked ? answer : { kind: "connectionLoss", reason: "root did not confirm" }) });
       else op.done(answer);
     });
     return true;
@@ -852,7 +865,9 @@ export class RegionCore {
     const waiting = this.#ackWaiters;
     this.#ackWaiters = [];
     for (const waiter of waiting) {
-      if (waiter.shipSeq <= shipSeq) waiter.wake(true);
+      // Halted, an acknowledgement may stand for a fenced delta (the root passed over it): the write's
+      // fate is then unknown to this node, never a success.
+      if (waiter.shipSeq <= shipSeq) waiter.wake(this.#halted === null);
       else this.#ackWaiters.push(waiter);
     }
     for (const read of this.#globalReadWaiters.splice(0)) read();
