@@ -988,7 +988,13 @@ export class RegionCore {
         this.#acked(message.shipSeq);
         break;
       case "stream":
-        for (const delta of message.deltas) if (delta.stamp?.origin === this.region) this.#acked(delta.stamp.shipSeq);
+        for (const delta of message.deltas) {
+          const stamp = delta.stamp;
+          if (stamp === undefined || stamp.streamPos !== this.#streamPosReceived + 1n) continue;
+          // Not applied (this replica is done with), only passed: the next subscription starts after it.
+          this.#streamPosReceived = stamp.streamPos;
+          if (stamp.origin === this.region) this.#acked(stamp.shipSeq);
+        }
         break;
       case "fenced":
         // The root passed over it: everything of ours through it is dealt with.
@@ -1016,12 +1022,13 @@ export class RegionCore {
 
   #tickHalted(): void {
     if (this.#isRoot) return;
-    if (this.#nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs) {
-      // A subscription (re)opens the flow of acknowledgements; ships not acknowledged are sent again.
+    if (this.#nowMs - this.#lastRenewMs >= this.settings.renewIntervalMs && !this.drained) {
+      // Subscribing again each interval: its answer says how far the root has this region's deltas
+      // (placeholders for fenced ones included), whatever message was lost; unacknowledged ships go again.
       this.#lastRenewMs = this.#nowMs;
       this.#shippedThrough = this.#ackedThrough;
       if (this.#subscribed) this.#ship();
-      else this.#effects.send(this.settings.rootRegion, { type: "subscribe", streamPos: this.#streamPosReceived });
+      this.#effects.send(this.settings.rootRegion, { type: "subscribe", streamPos: this.#streamPosReceived });
     }
     this.#noteDrained();
   }
