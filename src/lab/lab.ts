@@ -66,7 +66,8 @@ export interface LabStartOptions {
   readyTimeoutMs?: number;
   /** ZooKeeper tickTime (ms); default 1000. */
   tickTimeMs?: number;
-  /** Fresh starts of a ZooKeeper deployment before giving up; default 3. Each is bounded by readyTimeoutMs. */
+  /** Fresh starts before giving up (ZooKeeper: an election that did not settle; Maestro: a port taken
+   *  before a node bound it); default 3. Each is bounded by readyTimeoutMs. */
   startAttempts?: number;
 }
 
@@ -90,14 +91,18 @@ export class Lab {
    * its notification back-off grows to 60 s).
    */
   static async start(topology: LabTopology, options: LabStartOptions = {}): Promise<Lab> {
-    const attempts = topology.deployment.startsWith("maestro") ? 1 : (options.startAttempts ?? 3);
+    const attempts = options.startAttempts ?? 3;
+    const maestro = topology.deployment.startsWith("maestro");
     for (let attempt = 1; ; attempt += 1) {
       const directory = options.directory === undefined ? undefined : join(options.directory, `attempt-${attempt}`);
       try {
         return await Lab.startOnce(topology, { ...options, directory });
       } catch (error) {
         const notReady = error instanceof WanError && error.code === "ERR_LAB_NOT_READY";
-        if (!notReady || attempt >= attempts) throw error;
+        // Maestro settles at once; it is tried again only when another program took one of the free ports
+        // the lab picked before the node could bind it (the lab closes them first: a window nothing can shut).
+        const portTaken = error instanceof Error && error.message.includes("EADDRINUSE");
+        if (!notReady || (maestro && !portTaken) || attempt >= attempts) throw error;
         process.stderr.write(`lab: attempt ${attempt} of ${attempts} did not settle, starting afresh\n`);
       }
     }
@@ -180,8 +185,8 @@ export class Lab {
       mkdirSync(dataDir, { recursive: true });
       const logPath = join(dataDir, "maestro.log");
       const args = [maestroMain, "start", "--port", String(port), "--host", loopbackHost, "--data-dir", dataDir, "--four-letter-words", "*"];
-      this.spawnLogged(process.execPath, args, logPath);
-      const mode = await waitForMode(port, readyTimeoutMs, logPath);
+      const exited = this.spawnLogged(process.execPath, args, logPath);
+      const mode = await waitForMode(port, readyTimeoutMs, logPath, undefined, exited);
       this.servers.push({ region, kind: "maestro", id: 0, clientPort: port, mode, logPath });
     });
     await Promise.all(starting);
@@ -231,8 +236,8 @@ export class Lab {
         const dataDir = join(this.directory, `maestro-${index}-${node.region}`);
         mkdirSync(dataDir, { recursive: true });
         const logPath = join(dataDir, "maestro.log");
-        this.spawnLogged(process.execPath, [maestroMain, "start", "--config", configPath, "--node", node.id, "--data-dir", dataDir], logPath);
-        const mode = await waitForMode(node.clientPort, Math.max(1, deadline - Date.now()), logPath, () => true);
+        const exited = this.spawnLogged(process.execPath, [maestroMain, "start", "--config", configPath, "--node", node.id, "--data-dir", dataDir], logPath);
+        const mode = await waitForMode(node.clientPort, Math.max(1, deadline - Date.now()), logPath, () => true, exited);
         await waitForOwners(node, owners, Math.max(1, deadline - Date.now()), logPath);
         this.servers.push({ region: node.region, kind: "maestro", id: 0, node: node.id, clientPort: node.clientPort, mode, logPath });
       }),
@@ -287,13 +292,15 @@ export class Lab {
     );
   }
 
-  private spawnLogged(command: string, args: string[], logPath: string): void {
+  /** Starts a server; the answer says whether it has exited since (a readiness wait need not go on). */
+  private spawnLogged(command: string, args: string[], logPath: string): () => boolean {
     const logFd = openSync(logPath, "a");
     const child = spawn(command, args, { cwd: this.directory, stdio: ["ignore", logFd, logFd] });
     closeSync(logFd);
     child.once("error", () => {});
     killOnExit(child);
     this.children.push(child);
+    return () => child.exitCode !== null || child.signalCode !== null;
   }
 }
 
@@ -334,10 +341,12 @@ async function waitForMode(
   timeoutMs: number,
   logPath: string,
   accepts: (mode: string) => boolean = (mode) => servingModes.includes(mode),
+  exited: () => boolean = () => false,
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer yet";
   while (Date.now() < deadline) {
+    if (exited()) throw new WanError("ERR_LAB_NOT_READY", `the server for ${loopbackHost}:${port} exited before it answered srvr${logTail(logPath)}`);
     try {
       const reply = await fourLetterWord(port, "srvr");
       const mode = /^Mode: (\w+)/m.exec(reply)?.[1];
