@@ -11,7 +11,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -111,6 +111,10 @@ export class Lab {
   private static async startOnce(topology: LabTopology, options: LabStartOptions): Promise<Lab> {
     const ownsDirectory = options.directory === undefined;
     const directory = resolve(options.directory ?? mkdtempSync(join(tmpdir(), "maestro-lab-")));
+    // Servers recover whatever data they find: a lab in a used directory would start from an earlier run's trees.
+    if (!ownsDirectory && existsSync(directory) && readdirSync(directory).length > 0) {
+      throw new WanError("ERR_LAB_DIRECTORY", `${directory} is not empty: a lab starts from empty data; choose another directory or remove it`);
+    }
     mkdirSync(directory, { recursive: true });
     const emulator = await WanEmulator.start(topology.wan);
     const lab = new Lab(topology, emulator, directory, ownsDirectory);

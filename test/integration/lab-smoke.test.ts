@@ -8,7 +8,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Lab, fourLetterWord } from "../../src/lab/lab.js";
 import { parseLabTopology, zooKeeperConfig, type ZooKeeperMember } from "../../src/lab/lab-topology.js";
 import { eventually, ZkClient } from "../support/zk-client.js";
@@ -87,3 +89,17 @@ test(
     }
   },
 );
+
+test("a lab refuses a directory that holds an earlier run's data: its servers would start from those trees", async () => {
+  const directory = mkdtempSync(join(tmpdir(), "maestro-lab-used-"));
+  try {
+    mkdirSync(join(directory, "attempt-1"));
+    writeFileSync(join(directory, "attempt-1", "left-over"), "x");
+    await assert.rejects(
+      Lab.start(parseLabTopology({ deployment: "maestro", regions: ["us-east", "eu-west"] }), { directory, readyTimeoutMs: 5_000 }),
+      (error: unknown) => (error as { code?: string }).code === "ERR_LAB_DIRECTORY",
+    );
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
