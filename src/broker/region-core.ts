@@ -387,13 +387,18 @@ export class RegionCore {
     const global = [...units].filter((unit) => this.units.unitRule(unit).durability === "global");
     if (global.length === 0) return null;
     let last: bigint | null = null;
-    for (const delta of [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)]) {
-      const stamp = delta.stamp;
-      if (stamp === undefined || stamp.origin !== this.region || stamp.shipSeq <= this.#ackedThrough) continue;
-      if (!global.some((unit) => this.units.unitsOfDelta(delta).has(unit))) continue;
-      if (last === null || stamp.shipSeq > last) last = stamp.shipSeq;
+    for (const delta of this.#ownUnacknowledged()) {
+      const shipSeq = delta.stamp!.shipSeq;
+      if (global.some((unit) => this.units.unitsOfDelta(delta).has(unit)) && (last === null || shipSeq > last)) last = shipSeq;
     }
     return last;
+  }
+
+  /** Own deltas, applied or still staged, that the root has not acknowledged. */
+  #ownUnacknowledged(): Delta[] {
+    return [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)].filter(
+      (delta) => delta.stamp?.origin === this.region && delta.stamp.shipSeq > this.#ackedThrough,
+    );
   }
 
   #observe(session: SessionState, positions: Iterable<readonly [RegionName, bigint]>): void {
@@ -947,9 +952,7 @@ export class RegionCore {
    */
   #takenWithUnsequencedWrites(delta: Delta): UnitName[] {
     if (this.#isRoot) return [];
-    const own = [...this.#unshipped, ...this.#staged.map((entry) => entry.delta)].filter(
-      (candidate) => candidate.stamp?.origin === this.region && candidate.stamp.shipSeq > this.#ackedThrough,
-    );
+    const own = this.#ownUnacknowledged();
     const taken: UnitName[] = [];
     for (const row of delta.stamp?.leases ?? []) {
       const before = this.unitLease(row.unit);
@@ -960,8 +963,7 @@ export class RegionCore {
   }
 
   #holdsUnacknowledged(shipSeq: bigint): boolean {
-    const own = (delta: Delta): boolean => delta.stamp?.origin === this.region && delta.stamp.shipSeq === shipSeq;
-    return shipSeq > this.#ackedThrough && (this.#unshipped.some(own) || this.#staged.some((entry) => own(entry.delta)));
+    return this.#ownUnacknowledged().some((delta) => delta.stamp!.shipSeq === shipSeq);
   }
 
   #halt(what: string): void {

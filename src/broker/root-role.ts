@@ -5,6 +5,7 @@
 // the lease table, fences deltas of stale owners, and gathers the leases a
 // spanning write needs. Pure, like RegionCore, which it is part of.
 
+import { childPath } from "../tree/paths.js";
 import type { Delta, LeaseRecord } from "../tree/types.js";
 import { LeaseTable } from "./lease-table.js";
 import type { BrokerMessage, OriginSeq, RegionName, UnitName, WriteCount } from "./messages.js";
@@ -306,11 +307,27 @@ export class RootRole {
   gather(op: WriteOp, nowMs: number): void {
     const units = this.#core.unitsNamedBy(op.request);
     for (const unit of units) {
-      this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
+      this.#hold(unit);
       this.#bringHere(unit, nowMs);
     }
     this.#gathering.push({ op, units });
     this.#runGathered(nowMs);
+  }
+
+  /** A gathered write or a split keeps `unit` at the root until it is done (no return meanwhile). */
+  #hold(unit: UnitName): void {
+    this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
+  }
+
+  #unhold(unit: UnitName): void {
+    const count = (this.#held.get(unit) ?? 1) - 1;
+    if (count <= 0) this.#held.delete(unit);
+    else this.#held.set(unit, count);
+  }
+
+  /** The root's region holds `unit` (as applied here) and is not moving it: a gathered write or split may go ahead. */
+  #heldHere(unit: UnitName): boolean {
+    return this.#core.lease(unit).owner === this.#settings.rootRegion && !this.leases.isMoving(unit);
   }
 
   /** Moves a unit a gathered write needs to the root's region, remembering where it goes back to. */
@@ -336,18 +353,14 @@ export class RootRole {
     const waiting = this.#gathering;
     this.#gathering = [];
     for (const gathering of waiting) {
-      const ready = gathering.units.every((unit) => this.#core.lease(unit).owner === this.#settings.rootRegion && !this.leases.isMoving(unit));
+      const ready = gathering.units.every((unit) => this.#heldHere(unit));
       if (!ready && nowMs < gathering.op.deadlineMs) {
         // A unit that was moving elsewhere when the gathering asked for it (a grant at creation, a policy's move) is asked for again.
         for (const unit of gathering.units) if (!this.leases.isMoving(unit)) this.#bringHere(unit, nowMs);
         this.#gathering.push(gathering);
         continue;
       }
-      for (const unit of gathering.units) {
-        const count = (this.#held.get(unit) ?? 1) - 1;
-        if (count <= 0) this.#held.delete(unit);
-        else this.#held.set(unit, count);
-      }
+      for (const unit of gathering.units) this.#unhold(unit);
       if (!ready) gathering.op.done({ kind: "connectionLoss", reason: "could not gather the leases in time" });
       else this.#core.runGathered(gathering.op);
     }
@@ -414,9 +427,8 @@ export class RootRole {
     for (const [unit, row] of this.leases.rows) if (row.owner === region) units.add(unit);
     for (const rule of this.#settings.leaseRoots) {
       if (rule.home !== region) continue;
-      const candidates = rule.pattern.endsWith("/*")
-        ? (this.#core.tree.childrenOf(rule.pattern.slice(0, -2) || "/") ?? []).map((child) => `${rule.pattern.slice(0, -2)}/${child}`)
-        : [rule.pattern];
+      const parent = rule.pattern.endsWith("/*") ? rule.pattern.slice(0, -2) : null;
+      const candidates = parent === null ? [rule.pattern] : (this.#core.tree.childrenOf(parent) ?? []).map((child) => childPath(parent, child));
       for (const unit of candidates) if (!this.leases.rows.has(unit) && this.#units.unitRule(unit).home === region) units.add(unit);
     }
     return [...units].sort();
@@ -436,7 +448,7 @@ export class RootRole {
     if (this.leases.rows.has(child) || this.leases.isMoving(child) || this.leases.evicted.has(to)) return false;
     this.#effects.log("info", "splitting a unit: taking it first", { unit, child, to });
     this.#splits.push({ unit, child, to, deadlineMs: nowMs + this.#settings.forwardTimeoutMs * 3 });
-    this.#held.set(unit, (this.#held.get(unit) ?? 0) + 1);
+    this.#hold(unit);
     this.#bringHere(unit, nowMs);
     this.#noteMoveForced(unit, nowMs);
     this.#runSplits(nowMs);
@@ -447,16 +459,13 @@ export class RootRole {
     const waiting = this.#splits;
     this.#splits = [];
     for (const pending of waiting) {
-      const here = this.leases.lease(pending.unit).owner === this.#settings.rootRegion && !this.leases.isMoving(pending.unit)
-        && this.#core.lease(pending.unit).owner === this.#settings.rootRegion;
+      const here = this.#heldHere(pending.unit);
       if (!here && nowMs < pending.deadlineMs) {
         if (!this.leases.isMoving(pending.unit)) this.#bringHere(pending.unit, nowMs);
         this.#splits.push(pending);
         continue;
       }
-      const count = (this.#held.get(pending.unit) ?? 1) - 1;
-      if (count <= 0) this.#held.delete(pending.unit);
-      else this.#held.set(pending.unit, count);
+      this.#unhold(pending.unit);
       const stillChild = this.#units.unitOfChildren(pending.child) === pending.unit && this.#core.tree.node(pending.child) !== undefined;
       if (!here || !stillChild || this.leases.rows.has(pending.child) || this.leases.isMoving(pending.child)) {
         this.#effects.log("info", "split given up", { unit: pending.unit, child: pending.child, here, stillChild });

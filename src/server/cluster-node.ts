@@ -396,29 +396,26 @@ export function nextIncarnation(dataDir: string, nowMs: number): number {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const next = Math.max(previous + 1, Math.floor(nowMs));
-  // Written aside and renamed: a crash mid-write leaves the old value, not a torn one.
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, "w");
-  try {
-    writeSync(fd, `${next}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
+  writeSmallFileDurably(path, `${next}\n`);
   return next;
 }
 
 /** Leaves the reason a node stopped for good in its data directory, so that it does not serve from it again. */
 export function writeHaltMarker(dataDir: string, reason: string): void {
-  const path = join(dataDir, haltFileName);
-  const fd = openSync(path, "w");
+  writeSmallFileDurably(join(dataDir, haltFileName), `${new Date().toISOString()} ${reason}\n`);
+}
+
+/** Written aside, synced and renamed: a crash mid-write leaves the old file (or none), never a torn one. */
+function writeSmallFileDurably(path: string, text: string): void {
+  const temporary = `${path}.tmp`;
+  const fd = openSync(temporary, "w");
   try {
-    writeSync(fd, `${new Date().toISOString()} ${reason}\n`);
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  renameSync(temporary, path);
 }
 
 /** The reason a node stopped for good, or null when its data directory holds no halt marker. */
