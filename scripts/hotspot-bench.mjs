@@ -29,6 +29,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLabProcess } from "../bench/lib/lab-process.mjs";
+import { deploymentList, positiveNumbers, retrying as retryingFor } from "../bench/lib/script-options.mjs";
 import { latencySummary, now, runPacedStream, SessionPool } from "../bench/lib/paced-load.mjs";
 import { machineBusyCpuSeconds, machineInfo } from "../bench/lib/process-stats.mjs";
 import { chartPage, escapeXml, regionColours, timeChartSvg } from "../bench/lib/time-chart.mjs";
@@ -42,6 +43,7 @@ const hotRoot = "/maestro-hot";
 const sliceRoot = "/maestro-bench";
 const sliceKeys = 10;
 const setupTimeoutMs = 60_000;
+const retrying = (what, run) => retryingFor(what, run, setupTimeoutMs);
 const leasTimeoutMs = 1_000;
 
 const usage = `usage: node scripts/hotspot-bench.mjs [options]
@@ -92,15 +94,8 @@ function parseOptions(argv) {
     process.exit(0);
   }
   const smoke = values.smoke;
-  const number = (name, fallback, smokeValue = fallback) => {
-    const text = values[name];
-    if (text === undefined) return smoke ? smokeValue : fallback;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${text}`);
-    return value;
-  };
-  const deployments = (values.deployments ?? (smoke ? "maestro-adaptive" : deploymentsKnown.join(","))).split(",").filter((name) => name !== "");
-  for (const name of deployments) if (!deploymentsKnown.includes(name)) throw new Error(`unknown deployment ${name}`);
+  const number = positiveNumbers(values, smoke);
+  const deployments = deploymentList(values.deployments, deploymentsKnown, smoke, "maestro-adaptive");
   const renewIntervalMs = number("renew-interval-ms", undefined, 500);
   const leaseTermMs = number("lease-term-ms", undefined, 3_000);
   return {
@@ -145,18 +140,6 @@ function hotRegionAt(tMs, options) {
 
 const hotKey = (index) => `${hotRoot}/k${index}`;
 const sliceKey = (region, index) => `${sliceRoot}/r${region}/k${index}`;
-
-async function retrying(what, run) {
-  const deadline = Date.now() + setupTimeoutMs;
-  for (;;) {
-    try {
-      return await run();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${error?.message ?? error}`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
-    }
-  }
-}
 
 /** Makes the key space (slices from their own regions, the hot keys from region 0) and waits until every region sees all of it. */
 async function setUpKeys(clients, options) {

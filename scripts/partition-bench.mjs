@@ -28,6 +28,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLabProcess } from "../bench/lib/lab-process.mjs";
+import { deploymentList, positiveNumbers, retrying as retryingFor } from "../bench/lib/script-options.mjs";
 import { latencySummary, now, runPacedStream, SessionPool } from "../bench/lib/paced-load.mjs";
 import { machineBusyCpuSeconds, machineInfo } from "../bench/lib/process-stats.mjs";
 import { chartPage, escapeXml, timeChartSvg } from "../bench/lib/time-chart.mjs";
@@ -40,6 +41,7 @@ const regions = ["us-east", "eu-west", "ap-south"];
 const unitRoot = "/maestro-part";
 const readKeys = 5;
 const setupTimeoutMs = 60_000;
+const retrying = (what, run) => retryingFor(what, run, setupTimeoutMs);
 const leasTimeoutMs = 1_000;
 const leasPollMs = 1_000;
 const missingListedMax = 50;
@@ -94,15 +96,8 @@ function parseOptions(argv) {
     process.exit(0);
   }
   const smoke = values.smoke;
-  const number = (name, fallback, smokeValue = fallback) => {
-    const text = values[name];
-    if (text === undefined) return smoke ? smokeValue : fallback;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${text}`);
-    return value;
-  };
-  const deployments = (values.deployments ?? (smoke ? "maestro-cluster" : deploymentsKnown.join(","))).split(",").filter((name) => name !== "");
-  for (const name of deployments) if (!deploymentsKnown.includes(name)) throw new Error(`unknown deployment ${name}`);
+  const number = positiveNumbers(values, smoke);
+  const deployments = deploymentList(values.deployments, deploymentsKnown, smoke, "maestro-cluster");
   if (!regions.includes(values["cut-region"])) throw new Error(`--cut-region must be one of ${regions.join(", ")}`);
   const forwardTimeoutMs = number("forward-timeout-ms", undefined, 2_000);
   const ownerUnreachableMs = number("owner-unreachable-ms", undefined);
@@ -142,18 +137,6 @@ const unitOf = (region) => `${unitRoot}/r${region}`;
 const readKey = (unit, index) => `${unitOf(unit)}/k${index}`;
 const round = (value) => Number(value.toFixed(2));
 const sleep = (ms) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-
-async function retrying(what, run) {
-  const deadline = Date.now() + setupTimeoutMs;
-  for (;;) {
-    try {
-      return await run();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${error?.message ?? error}`);
-      await sleep(200);
-    }
-  }
-}
 
 /** The units (each made from its own region) with a few keys to read, seen by every region before the load starts. */
 async function setUpUnits(clients) {
